@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# What the test suite needs on the host, installed only when missing: Debian's docker.io and mmdebstrap, a running
+# dockerd (started in the background where there is no systemd), and python3-venv.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+missing=()
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
+[ -x /usr/bin/docker ] || missing+=(docker.io)
+command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+fi
+
+if ! /usr/bin/docker version >/dev/null 2>&1; then
+  if [ -d /run/systemd/system ]; then
+    $SUDO systemctl start docker
+  else
+    echo "starting dockerd in the background (log: /var/log/dockerd.log)"
+    $SUDO setsid -f dockerd >>/var/log/dockerd.log 2>&1 </dev/null
+  fi
+  for _ in $(seq 1 60); do
+    /usr/bin/docker version >/dev/null 2>&1 && break
+    sleep 1
+  done
+fi
+/usr/bin/docker version --format 'docker engine {{.Server.Version}} is up'
