@@ -1,0 +1,89 @@
+# Copyright: (c) 2025, data2ai contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A very small read-only client of the Docker Engine API over its unix socket.
+
+``service_health`` uses it to find a container's address on the stack network, to read the
+state of Docker's own healthcheck, and to add a container's last log lines to a failure.
+Only the standard library is used, so the module needs nothing installed on the target.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+from typing import Any
+from urllib.parse import quote
+
+DEFAULT_SOCKET = "/var/run/docker.sock"
+
+
+class DockerEngineError(Exception):
+    """The engine could not be reached or refused the request."""
+
+
+class _UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, socket_path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self._socket_path = socket_path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._socket_path)
+        self.sock = sock
+
+
+def _get(path: str, socket_path: str, timeout: float) -> tuple[int, bytes]:
+    conn = _UnixHTTPConnection(socket_path, timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    except OSError as exc:
+        raise DockerEngineError(f"Docker engine at {socket_path} not reachable: {exc}") from exc
+    finally:
+        conn.close()
+
+
+def inspect_container(name: str, socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> dict[str, Any] | None:
+    """The container's inspect document, or None when no such container exists."""
+    status, body = _get(f"/containers/{quote(name, safe='')}/json", socket_path, timeout)
+    if status == 404:
+        return None
+    if status != 200:
+        raise DockerEngineError(f"inspecting container {name}: HTTP {status}")
+    return json.loads(body)
+
+
+def container_address(document: dict[str, Any], network: str | None = None) -> str | None:
+    """The container's IPv4 address on ``network``, or on its first network when none is named."""
+    networks = (document.get("NetworkSettings") or {}).get("Networks") or {}
+    if network:
+        return (networks.get(network) or {}).get("IPAddress") or None
+    for settings in networks.values():
+        if settings.get("IPAddress"):
+            return settings["IPAddress"]
+    return None
+
+
+def container_logs(name: str, lines: int, socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> list[str]:
+    """The last ``lines`` lines of a container's stdout and stderr (json-file or local log driver)."""
+    path = f"/containers/{quote(name, safe='')}/logs?stdout=1&stderr=1&tail={int(lines)}"
+    status, body = _get(path, socket_path, timeout)
+    if status != 200:
+        return []
+    return [line for line in _demultiplex(body).splitlines() if line.strip()]
+
+
+def _demultiplex(raw: bytes) -> str:
+    """Strip the 8-byte frame headers Docker puts on logs of containers without a TTY."""
+    chunks, offset = [], 0
+    while offset + 8 <= len(raw) and raw[offset] in (0, 1, 2) and raw[offset + 1 : offset + 4] == b"\0\0\0":
+        size = int.from_bytes(raw[offset + 4 : offset + 8], "big")
+        chunks.append(raw[offset + 8 : offset + 8 + size])
+        offset += 8 + size
+    if offset < len(raw):  # a TTY container's log is not framed
+        chunks.append(raw[offset:])
+    return b"".join(chunks).decode("utf-8", errors="replace")
