@@ -1,0 +1,216 @@
+"""Request dispatch: spec check, authentication, handler, response check, bookkeeping."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from . import (
+    api_alerting,
+    api_dashboards,
+    api_datasources,
+    api_folders,
+    api_orgs,
+    api_proxy,
+    api_serviceaccounts,
+    api_system,
+    api_teams,
+    api_users,
+    provisioning,
+)
+from .auth import authenticate, authorize, ensure_bootstrap
+from .backends import BackendMonitor
+from .metrics import Metrics
+from .settings import Settings
+from .spec_guard import UNDOCUMENTED_ROUTES, SpecGuard, Violation
+from .state import Store
+from .web import ApiError, Request, Response, Route, Router
+
+DEBUG_PREFIX = "/__double__/"
+SAFE_METHODS = ("GET", "HEAD")
+MODULES: list[Any] = [
+    api_system,
+    api_datasources,
+    api_proxy,
+    api_folders,
+    api_dashboards,
+    api_orgs,
+    api_users,
+    api_teams,
+    api_serviceaccounts,
+    api_alerting,
+    provisioning,
+]
+
+
+@dataclass
+class Reply:
+    """What the HTTP layer sends back."""
+
+    status: int
+    content_type: str
+    body: bytes
+    headers: Mapping[str, str]
+
+
+def log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+class App:
+    """The Grafana TEST DOUBLE's application: state, spec guard, routes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        guard: SpecGuard,
+        backends: BackendMonitor,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.guard = guard
+        self.backends = backends
+        self.metrics = Metrics()
+        self.router = Router()
+        self.provisioning_root: Path | None = None
+        self._violations: list[Violation] = []
+        self._violations_lock = threading.Lock()
+        for module in MODULES:
+            module.register(self)
+        self._check_routes_against_spec()
+        self.bootstrap()
+
+    # -- lifecycle --
+
+    def bootstrap(self) -> bool:
+        with self.store.lock:
+            created = ensure_bootstrap(
+                self.store,
+                self.settings.get("security", "admin_user"),
+                self.settings.get("security", "admin_password"),
+                self.settings.get("security", "admin_email"),
+            )
+            if created:
+                self.store.save()
+            return created
+
+    def reset(self) -> None:
+        with self.store.lock:
+            self.store.reset()
+            self.bootstrap()
+        with self._violations_lock:
+            self._violations.clear()
+
+    def _check_routes_against_spec(self) -> None:
+        """Every served route is in the spec or in the named allow-list; fail fast otherwise."""
+        stray = [
+            f"{r.method} {r.pattern}"
+            for r in self.router.routes
+            if r.spec_checked
+            and not self.guard.documents(r.method, r.pattern)
+            and (r.method, r.pattern) not in UNDOCUMENTED_ROUTES
+        ]
+        if stray:
+            raise RuntimeError("routes neither in the spec nor in UNDOCUMENTED_ROUTES: " + ", ".join(stray))
+
+    # -- violations --
+
+    def record(self, violation: Violation) -> None:
+        with self._violations_lock:
+            self._violations.append(violation)
+        log(
+            f"double: SPEC VIOLATION ({violation.kind}) {violation.method} {violation.path}: "
+            + " | ".join(violation.errors)
+        )
+
+    def violation_list(self) -> list[dict[str, Any]]:
+        with self._violations_lock:
+            return [v.as_dict() for v in self._violations]
+
+    # -- dispatch --
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes, client: str = "") -> Reply:
+        started = time.monotonic()
+        split = urlsplit(target)
+        path = split.path or "/"
+        query = parse_qsl(split.query, keep_blank_values=True)
+        if path.startswith(DEBUG_PREFIX):
+            response = api_system.debug_response(self, method, path, body, client)
+            handler_name = "double"
+        else:
+            response, handler_name = self._dispatch(method, path, query, headers, body, client)
+        payload = response.encode()
+        elapsed = time.monotonic() - started
+        self.metrics.observe(handler_name, method, response.status, elapsed)
+        log(f'double-grafana {client} "{method} {target}" {response.status} {len(payload)}B {elapsed * 1000:.1f}ms')
+        return Reply(response.status, response.content_type, payload, response.headers)
+
+    def _dispatch(
+        self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str], body: bytes, client: str
+    ) -> tuple[Response, str]:
+        route, params = self.router.match(method, path)
+        pattern = route.pattern if route else None
+        if route is None or route.spec_checked:
+            check = self.guard.check_request(method, path, pattern, query, headers, body)
+            if check.errors:
+                kind = "unknown-path" if route is None and not check.documented else "request"
+                self.record(Violation(kind, method, path, check.errors))
+                if kind == "unknown-path":
+                    return Response(404, {"message": "Not found"}), "notfound"
+                return Response(
+                    400, {"message": "double: request violates Grafana OpenAPI spec: " + "; ".join(check.errors)}
+                ), pattern or "unknown"
+            if route is None:
+                self.record(
+                    Violation("not-implemented", method, path, ["documented in the spec but not served by the double"])
+                )
+                return Response(
+                    501, {"message": f"double: {method} {path} is not implemented by the Grafana test double"}
+                ), "unknown"
+        assert route is not None
+        request = Request(
+            method=method,
+            path=path,
+            query=query,
+            headers=headers,
+            body=body,
+            params={k: unquote(v) for k, v in params.items()},
+            client=client,
+        )
+        response = self._run(route, request)
+        if route.spec_checked and not response.passthrough:
+            errors = self.guard.check_response(
+                method, path, pattern, query, headers, response.status, response.content_type, response.encode()
+            )
+            if errors:
+                self.record(Violation("response", method, path, errors, response.status))
+                response = Response(
+                    500, {"message": "double: response violates Grafana OpenAPI spec: " + "; ".join(errors)}
+                )
+        return response, route.pattern
+
+    def _run(self, route: Route, request: Request) -> Response:
+        try:
+            if route.access != "public":
+                with self.store.lock:
+                    request.identity = authenticate(self.store, request)
+                authorize(request.identity, route.access, route.action)
+            if not route.locked:
+                return route.handler(request)
+            with self.store.lock:
+                response = route.handler(request)
+                if self.store.dirty or (request.method not in SAFE_METHODS and response.status < 400):
+                    self.store.save()
+                return response
+        except ApiError as exc:
+            return Response(exc.status, exc.body)
+        except Exception:
+            log("double: handler error\n" + traceback.format_exc())
+            return Response(500, {"message": "Internal Server Error"})

@@ -1,0 +1,102 @@
+"""Grafana settings as the real server reads them: grafana.ini, then GF_<SECTION>_<KEY> variables.
+
+Only the keys the double uses are looked at. Like Grafana, values may reference `$__env{VAR}`,
+`$__file{path}` or `${VAR}`, and (as the upstream image's run.sh does) `GF_..._FILE`/`__FILE`
+variables name a file holding the value.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+DEFAULTS: dict[tuple[str, str], str] = {
+    ("server", "http_addr"): "",
+    ("server", "http_port"): "3000",
+    ("paths", "data"): "/var/lib/grafana",
+    ("paths", "provisioning"): "/etc/grafana/provisioning",
+    ("security", "admin_user"): "admin",
+    ("security", "admin_password"): "admin",
+    ("security", "admin_email"): "admin@localhost",
+    ("database", "type"): "sqlite3",
+    ("database", "host"): "127.0.0.1:3306",
+    ("database", "name"): "grafana",
+    ("database", "user"): "root",
+    ("database", "password"): "",
+    ("database", "url"): "",
+    ("remote_cache", "type"): "database",
+    ("remote_cache", "connstr"): "",
+    ("auth.anonymous", "enabled"): "false",
+    ("auth.anonymous", "hide_version"): "false",
+    ("users", "allow_sign_up"): "false",
+    ("log", "level"): "info",
+}
+
+_ENV_REF = re.compile(r"\$__env\{([^}]+)\}|\$\{([^}]+)\}")
+_FILE_REF = re.compile(r"\$__file\{([^}]+)\}")
+
+
+def env_key(section: str, key: str) -> str:
+    return "GF_" + re.sub(r"[.\-]", "_", section).upper() + "_" + key.upper()
+
+
+class StartupError(Exception):
+    """Something that stops Grafana (and the double) from starting."""
+
+
+class SettingsError(StartupError):
+    """A setting Grafana could not resolve at start (e.g. a missing $__file{...})."""
+
+
+def _read_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def _expand(value: str, environ: Mapping[str, str]) -> str:
+    value = _FILE_REF.sub(lambda m: _read_file(m.group(1)), value)
+    return _ENV_REF.sub(lambda m: environ.get(m.group(1) or m.group(2), ""), value)
+
+
+@dataclass
+class Settings:
+    """Resolved settings; `get` answers like Grafana's cfg for the keys in DEFAULTS."""
+
+    values: dict[tuple[str, str], str]
+    config_file: Path | None
+
+    def get(self, section: str, key: str) -> str:
+        return self.values.get((section, key), DEFAULTS.get((section, key), ""))
+
+    def flag(self, section: str, key: str) -> bool:
+        return self.get(section, key).strip().lower() in ("true", "1", "yes", "on")
+
+
+def load_settings(config_file: Path | None, environ: Mapping[str, str]) -> Settings:
+    values = dict(DEFAULTS)
+    used_file = None
+    if config_file is not None and config_file.is_file():
+        parser = configparser.ConfigParser(
+            interpolation=None,
+            comment_prefixes=(";", "#"),
+            inline_comment_prefixes=None,
+            strict=False,
+        )
+        parser.read(config_file, encoding="utf-8")
+        for section in parser.sections():
+            for key, raw in parser.items(section):
+                values[(section, key)] = _expand(raw.strip().strip('"'), environ)
+        used_file = config_file
+    for section, key in list(DEFAULTS):
+        name = env_key(section, key)
+        for file_var in (name + "__FILE", name + "_FILE"):
+            if environ.get(file_var):
+                values[(section, key)] = _read_file(environ[file_var])
+        if name in environ:
+            values[(section, key)] = _expand(environ[name], environ)
+    return Settings(values=values, config_file=used_file)

@@ -1,0 +1,1 @@
+"""TEST DOUBLE of Grafana Tempo for the data2ai.grafana_stack tests (not the real Tempo)."""
