@@ -1,0 +1,235 @@
+# Copyright: (c) 2025, data2ai contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""One HTTP client for Grafana's API, shared by every module of the collection.
+
+It owns authentication, TLS, org selection per request (``X-Grafana-Org-Id``),
+JSON encoding, retries and the mapping of every error to one line:
+``<object>: HTTP <status> <Grafana message>``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+from typing import Any, Dict, Iterable, Optional
+
+from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
+
+ORG_HEADER = 'X-Grafana-Org-Id'
+PROVENANCE_HEADER = 'X-Disable-Provenance'
+RETRY_STATUSES = frozenset((500, 502, 503, 504))
+MAX_RETRIES = 10
+MAX_MESSAGE_LENGTH = 300
+
+
+def grafana_argument_spec() -> Dict[str, Any]:
+    """Connection options, documented in the ``data2ai.grafana_stack.grafana`` doc fragment."""
+    return dict(
+        url=dict(type='str', required=True, aliases=['grafana_url'],
+                 fallback=(env_fallback, ['GRAFANA_URL'])),
+        url_username=dict(type='str', default='admin', aliases=['grafana_user'],
+                          fallback=(env_fallback, ['GRAFANA_USER'])),
+        url_password=dict(type='str', no_log=True, aliases=['grafana_password'],
+                          fallback=(env_fallback, ['GRAFANA_PASSWORD'])),
+        token=dict(type='str', no_log=True, aliases=['grafana_api_key'],
+                   fallback=(env_fallback, ['GRAFANA_TOKEN'])),
+        validate_certs=dict(type='bool', default=True),
+        ca_path=dict(type='path'),
+        client_cert=dict(type='path'),
+        client_key=dict(type='path', no_log=False),
+        timeout=dict(type='int', default=30),
+        retries=dict(type='int', default=3),
+        use_proxy=dict(type='bool', default=True),
+    )
+
+
+def org_argument_spec() -> Dict[str, Any]:
+    """Org selection options, documented in the ``data2ai.grafana_stack.grafana.org`` fragment."""
+    return dict(
+        org_id=dict(type='int'),
+        org_name=dict(type='str'),
+    )
+
+
+ORG_MUTUALLY_EXCLUSIVE = [['org_id', 'org_name']]
+
+
+class GrafanaAPIError(Exception):
+    """An API call failed; ``str()`` is the one-line message the module reports."""
+
+    def __init__(self, obj: str, status: Optional[int], message: str, body: Any = None) -> None:
+        self.obj = obj
+        self.status = status
+        self.message = message
+        self.body = body
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        status = f'HTTP {self.status}' if self.status is not None else 'connection error'
+        return _one_line(f'{self.obj}: {status} {self.message}')
+
+
+def _one_line(text: str) -> str:
+    text = ' '.join(to_text(text).split())
+    if len(text) > MAX_MESSAGE_LENGTH:
+        text = text[:MAX_MESSAGE_LENGTH - 3] + '...'
+    return text
+
+
+def error_message(raw: bytes, reason: str = '') -> str:
+    """Grafana's message from an error body, whatever its shape (JSON, HTML, empty)."""
+    text = to_text(raw or b'', errors='surrogate_or_replace').strip()
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        for key in ('message', 'msg', 'error', 'title'):
+            if body.get(key):
+                return to_text(body[key])
+    if text and not text.startswith('<'):
+        return text
+    return reason or 'no message'
+
+
+def decode_json(raw: bytes) -> Any:
+    """Decode a response body; empty or non-JSON bodies become None or the raw text."""
+    text = to_text(raw or b'', errors='surrogate_or_replace').strip()
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def quote_path(value: Any) -> str:
+    """Quote one path segment (names may hold spaces or slashes)."""
+    return quote(to_native(value), safe='')
+
+
+class GrafanaClient:
+    """HTTP client for one Grafana; the org is chosen per request, never switched."""
+
+    def __init__(self, params: Dict[str, Any], sleep=time.sleep) -> None:
+        self.base_url = params['url'].rstrip('/')
+        self.token = params.get('token')
+        self.username = params.get('url_username')
+        self.password = params.get('url_password')
+        self.validate_certs = params.get('validate_certs', True)
+        self.ca_path = params.get('ca_path')
+        self.client_cert = params.get('client_cert')
+        self.client_key = params.get('client_key')
+        self.timeout = params.get('timeout') or 30
+        self.retries = max(0, min(int(params.get('retries') or 0), MAX_RETRIES))
+        self.use_proxy = params.get('use_proxy', True)
+        self.org_id: Optional[int] = params.get('org_id')
+        self._org_name: Optional[str] = params.get('org_name')
+        self._sleep = sleep
+
+    # -- org selection -------------------------------------------------
+    def resolve_org(self) -> Optional[int]:
+        """Turn ``org_name`` into an id once; requests then carry it in the org header."""
+        if self.org_id is None and self._org_name:
+            org = self.request('GET', f'/api/orgs/name/{quote_path(self._org_name)}',
+                               obj=f"organization '{self._org_name}'", use_org=False)
+            self.org_id = int(org['id'])
+        return self.org_id
+
+    # -- requests ------------------------------------------------------
+    def _headers(self, org_id: Optional[int], disable_provenance: bool, has_body: bool) -> Dict[str, str]:
+        headers = {'Accept': 'application/json'}
+        if has_body:
+            headers['Content-Type'] = 'application/json'
+        if self.token:
+            headers['Authorization'] = f'Bearer {self.token}'
+        elif self.username is not None:
+            pair = '{}:{}'.format(self.username, self.password or '')
+            headers['Authorization'] = 'Basic {}'.format(to_native(base64.b64encode(pair.encode('utf-8'))))
+        if org_id is not None:
+            headers[ORG_HEADER] = str(org_id)
+        if disable_provenance:
+            headers[PROVENANCE_HEADER] = 'true'
+        return headers
+
+    def url_for(self, path: str, query: Optional[Dict[str, Any]] = None) -> str:
+        url = self.base_url + path
+        if query:
+            pairs = [(k, v) for k, v in query.items() if v is not None]
+            url += '?' + urlencode(pairs)
+        return url
+
+    def request(self, method: str, path: str, obj: str, body: Any = None,
+                query: Optional[Dict[str, Any]] = None, use_org: bool = True,
+                disable_provenance: bool = False,
+                missing_ok: bool = False) -> Any:
+        """Send one request and return its decoded JSON body.
+
+        ``obj`` names what is being managed, for the error message. With
+        ``missing_ok`` a 404 returns None instead of raising.
+        """
+        org_id = self.resolve_org() if use_org else None
+        data = json.dumps(body).encode('utf-8') if body is not None else None
+        headers = self._headers(org_id, disable_provenance, data is not None)
+        url = self.url_for(path, query)
+        attempt = 0
+        while True:
+            try:
+                return self._send(method, url, data, headers, obj, missing_ok)
+            except GrafanaAPIError as exc:
+                retryable = exc.status is None or exc.status in RETRY_STATUSES
+                if not retryable or attempt >= self.retries:
+                    raise
+            attempt += 1
+            self._sleep(min(0.5 * (2 ** (attempt - 1)), 8.0))
+
+    def _send(self, method: str, url: str, data: Optional[bytes], headers: Dict[str, str],
+              obj: str, missing_ok: bool) -> Any:
+        try:
+            response = open_url(
+                url, data=data, headers=headers, method=method, use_proxy=self.use_proxy,
+                timeout=self.timeout, validate_certs=self.validate_certs,
+                client_cert=self.client_cert, client_key=self.client_key, ca_path=self.ca_path,
+                follow_redirects='safe', use_netrc=False, http_agent='data2ai.grafana_stack')
+            return decode_json(response.read())
+        except HTTPError as exc:
+            raw = _read_error_body(exc)
+            if exc.code == 404 and missing_ok:
+                return None
+            raise GrafanaAPIError(obj, exc.code, error_message(raw, to_text(exc.reason)), decode_json(raw)) from None
+        except (URLError, UrlsConnectionError, socket.timeout, ConnectionError, OSError) as exc:
+            reason = getattr(exc, 'reason', exc)
+            raise GrafanaAPIError(obj, None, f'{to_text(reason)} ({url})') from None
+
+    # -- helpers ---------------------------------------------------------
+    def get(self, path: str, obj: str, query: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Any:
+        """GET that returns None when the object does not exist."""
+        return self.request('GET', path, obj, query=query, missing_ok=True, **kwargs)
+
+    def search_all(self, path: str, obj: str, key: Optional[str], query: Dict[str, Any],
+                   per_page: int = 1000) -> Iterable[Dict[str, Any]]:
+        """Walk a paged search endpoint (``perpage``/``page``) and yield its items."""
+        page = 1
+        while True:
+            params = dict(query, perpage=per_page, page=page)
+            result = self.request('GET', path, obj, query=params) or []
+            items = (result.get(key) or []) if key else result
+            yield from items
+            if len(items) < per_page:
+                return
+            page += 1
+
+
+def _read_error_body(exc: HTTPError) -> bytes:
+    try:
+        return exc.read() or b''
+    except Exception:  # pylint: disable=broad-except
+        return b''

@@ -1,0 +1,60 @@
+"""Shared helpers for the integration tests: run ansible-playbook from the repo, and clean up what tests label."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKER = "/usr/bin/docker"
+TEST_LABEL = "data2ai.grafana_stack.test=1"
+
+
+def venv_bin(tool: str) -> str:
+    """The tool from the Python environment running pytest (the project's .venv in CI)."""
+    candidate = Path(sys.executable).parent / tool
+    return str(candidate) if candidate.exists() else tool
+
+
+def run_playbook(playbook: Path, inventory: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [venv_bin("ansible-playbook"), "-i", str(inventory), str(playbook), *extra],
+        cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
+    )
+
+
+def docker(*args: str, check: bool = False) -> subprocess.CompletedProcess:
+    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check)
+
+
+def recap_changed(output: str) -> int:
+    """The changed= count of the PLAY RECAP line for the single host."""
+    for line in output.splitlines():
+        if "changed=" in line and "ok=" in line:
+            return int(line.split("changed=")[1].split()[0])
+    raise AssertionError("no PLAY RECAP in output:\n" + output[-2000:])
+
+
+@pytest.fixture
+def labelled_cleanup():
+    """Removes every container, volume and network carrying the test label, before and after the test."""
+
+    def clean() -> None:
+        listings = (("rm", ["ps", "-aq"]), ("volume", ["volume", "ls", "-q"]), ("network", ["network", "ls", "-q"]))
+        for kind, listing in listings:
+            ids = docker(*listing, "--filter", f"label={TEST_LABEL}").stdout.split()
+            if not ids:
+                continue
+            if kind == "rm":
+                docker("rm", "-f", *ids)
+            elif kind == "volume":
+                docker("volume", "rm", "-f", *ids)
+            else:
+                docker("network", "rm", *ids)
+
+    yield clean
+    clean()
