@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2025, data2ai contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -167,7 +166,7 @@ def run_scenario(scenario: str, endpoints: StaggeredEndpoints, args: argparse.Na
     if scenario == "never":
         endpoints.delays[:] = [NEVER] * count
     try:
-        for _ in range(args.repeat):
+        for _attempt in range(args.repeat):
             endpoints.reset(clock_starts_now)
             timing.concurrent.append(timed(concurrent, expect_unhealthy))
             endpoints.reset(clock_starts_now)

@@ -77,6 +77,10 @@ class GrafanaAPIError(Exception):
         return _one_line(f'{self.obj}: {status} {self.message}')
 
 
+class OrgNotFoundError(GrafanaAPIError):
+    """The organization named by ``org_name`` does not exist."""
+
+
 def _one_line(text: str) -> str:
     text = ' '.join(to_text(text).split())
     if len(text) > MAX_MESSAGE_LENGTH:
@@ -139,8 +143,13 @@ class GrafanaClient:
     def resolve_org(self) -> Optional[int]:
         """Turn ``org_name`` into an id once; requests then carry it in the org header."""
         if self.org_id is None and self._org_name:
-            org = self.request('GET', f'/api/orgs/name/{quote_path(self._org_name)}',
-                               obj=f"organization '{self._org_name}'", use_org=False)
+            try:
+                org = self.request('GET', f'/api/orgs/name/{quote_path(self._org_name)}',
+                                   obj=f"organization '{self._org_name}'", use_org=False)
+            except GrafanaAPIError as exc:
+                if exc.status == 404:
+                    raise OrgNotFoundError(exc.obj, exc.status, exc.message, exc.body) from None
+                raise
             self.org_id = int(org['id'])
         return self.org_id
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
@@ -22,6 +22,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api 
     ORG_MUTUALLY_EXCLUSIVE,
     GrafanaAPIError,
     GrafanaClient,
+    OrgNotFoundError,
     grafana_argument_spec,
     org_argument_spec,
 )
@@ -103,7 +104,6 @@ class GrafanaResource:
         self.client = client
         self.params = module.params
         self.check_mode = module.check_mode
-        self.warnings: List[str] = []
 
     # -- to implement --------------------------------------------------------
     @property
@@ -154,7 +154,14 @@ class GrafanaResource:
     # -- the pattern -------------------------------------------------------
     def run(self) -> Dict[str, Any]:
         self.validate()
-        current = self.read()
+        try:
+            current = self.read()
+        except OrgNotFoundError as exc:
+            # In check mode the org may be created by an earlier task of the same play: nothing is in it yet.
+            if not self.check_mode:
+                raise
+            self.module.warn(f'{exc.one_line()}; check mode assumes it will be created and is empty')
+            current = None
         if self.params.get('state') == 'absent':
             before = self.owned(current) if current is not None else {}
             after: Dict[str, Any] = {}
@@ -177,8 +184,6 @@ class GrafanaResource:
         if self.module._diff:
             before, after = self.diff_views(before, after)
             result['diff'] = {'before': before, 'after': after}
-        if self.warnings:
-            result['warnings'] = self.warnings
         return result
 
     def diff_views(self, before: Dict[str, Any], after: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:

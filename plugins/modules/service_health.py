@@ -264,13 +264,7 @@ EXAMPLES = r"""
 
 - name: In check mode, do not probe services that earlier tasks did not deploy
   data2ai.grafana_stack.service_health:
-    log_lines:
-    description:
-      - How many of a failed container's last log lines follow its line in the failure message.
-      - Only for checks that name a O(checks[].container). V(0) adds none.
-    type: int
-    default: 10
-  check_mode_probe: false
+    check_mode_probe: false
     checks:
       - name: prometheus
         url: http://127.0.0.1:9090/-/ready

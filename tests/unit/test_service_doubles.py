@@ -190,7 +190,7 @@ class FakeDocker:
         return container
 
     def answer(self, path: str) -> tuple[int, str, bytes]:
-        route, _, query = path.partition("?")
+        route, _sep, query = path.partition("?")
         if route in ("/_ping",):
             return 200, "text/plain", b"OK"
         if route == "/info":
@@ -236,7 +236,7 @@ class FakeDocker:
     @staticmethod
     def logs(c: dict[str, Any], query: str) -> bytes:
         params = dict(item.split("=", 1) for item in query.split("&") if "=" in item)
-        seconds, _, frac = params.get("since", "0").partition(".")
+        seconds, _sep, frac = params.get("since", "0").partition(".")
         since_ns = int(seconds) * 10**9 + int((frac or "0").ljust(9, "0")[:9])
         out = b""
         for stream, stamp, line in c["logs"]:
@@ -249,7 +249,7 @@ class FakeDocker:
 
 
 def rfc3339_ns(stamp: str) -> int:
-    base, _, frac = stamp.rstrip("Z").partition(".")
+    base, _sep, frac = stamp.rstrip("Z").partition(".")
     return int(datetime.fromisoformat(base + "+00:00").timestamp()) * 10**9 + int(frac.ljust(9, "0")[:9])
 
 
@@ -321,8 +321,8 @@ def test_loki_double_ready_is_503_while_the_ingester_warms_up_then_200(doubles, 
 
 def test_loki_double_push_then_query_range_finds_the_line_with_line_filters(doubles, tmp_path):
     _double, base = start_loki(doubles, tmp_path)
-    assert push(base, {"job": "gsttest", "container": "web"}, ["GET /health 200", "needle in a haystack",
-                                                             "ERROR disk full"]) == 204
+    lines = ["GET /health 200", "needle in a haystack", "ERROR disk full"]
+    assert push(base, {"job": "gsttest", "container": "web"}, lines) == 204
     assert query_lines(base, '{job="gsttest"} |= "needle"') == ["needle in a haystack"]
     assert query_lines(base, '{container=~"w.b"} |~ "ERR(OR)?"') == ["ERROR disk full"]
     assert query_lines(base, '{job="gsttest"} != "needle" != "ERROR"') == ["GET /health 200"]
@@ -715,8 +715,8 @@ def test_influxdb_double_rejects_wrong_or_missing_tokens_with_401(doubles, tmp_p
         status, _h, body = http("GET", f"{base}/api/v2/buckets", headers=headers)
         assert status == 401
         assert json.loads(body) == {"code": "unauthorized", "message": "unauthorized access"}
-    status, _h, _b = http("POST", f"{base}/api/v2/write?org=data2ai&bucket=training", "m v=1", {"Authorization":
-                                                                                               "Token wrong"})
+    wrong = {"Authorization": "Token wrong"}
+    status, _h, _b = http("POST", f"{base}/api/v2/write?org=data2ai&bucket=training", "m v=1", wrong)
     assert status == 401
 
 

@@ -135,8 +135,8 @@ def split_endpoint(endpoint: str | None, default_host: str, default_port: int) -
     if not endpoint:
         return default_host, default_port, False
     text = str(endpoint)
-    host, _, port_text = text.rpartition(":")
-    if not _:
+    host, _sep, port_text = text.rpartition(":")
+    if not _sep:
         return text, default_port, True
     host = host.strip("[]")
     port = int(port_text) if port_text else default_port

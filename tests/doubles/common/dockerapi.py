@@ -102,7 +102,7 @@ class DockerClient:
             if rest:
                 pending[stream] = rest
             for line in lines:
-                stamp, _, message = line.partition(" ")
+                stamp, _sep, message = line.partition(" ")
                 yield stream, stamp, message.rstrip("\r")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 import time
 from collections.abc import Callable
@@ -628,7 +629,7 @@ def format_value(value: Any, datatype: str) -> str:
         return "true" if value else "false"
     if datatype == "double":
         number = float(value)
-        if number != number:
+        if math.isnan(number):
             return "NaN"
         if number in (float("inf"), float("-inf")):
             return "+Inf" if number > 0 else "-Inf"
@@ -665,7 +666,7 @@ def to_csv(results: list[tuple[str, list[Any]]]) -> str:
                     out.write("\r\n")
                 writer.writerow(["#group", "false", "false"] + ["true" if g else "false" for _n, _t, g in columns])
                 writer.writerow(["#datatype", "string", "long"] + [t for _n, t, _g in columns])
-                writer.writerow(["#default", result_name, ""] + ["" for _ in columns])
+                writer.writerow(["#default", result_name, ""] + [""] * len(columns))
                 writer.writerow(["", "result", "table"] + [n for n, _t, _g in columns])
                 schema = columns
                 wrote_any = True

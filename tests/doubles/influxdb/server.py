@@ -200,7 +200,7 @@ class InfluxDouble:
 
     def authorize(self, req: Request) -> dict[str, Any]:
         header = req.headers.get("Authorization") or ""
-        scheme, _, token = header.partition(" ")
+        scheme, _sep, token = header.partition(" ")
         if scheme not in ("Token", "Bearer") or not token.strip():
             raise error(401, "unauthorized", "unauthorized access")
         auth = self.meta.by_token(token.strip())

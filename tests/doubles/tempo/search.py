@@ -68,7 +68,7 @@ def span_values(attr: str, resource: dict[str, Any], span: dict[str, Any]) -> li
         return [name.replace("SPAN_KIND_", "").lower()]
     if attr == "duration":
         return [(int(span.get("endTimeUnixNano", 0)) - int(span.get("startTimeUnixNano", 0))) / 1e9]
-    scope, _, key = attr.partition(".")
+    scope, _sep, key = attr.partition(".")
     span_attrs = attrs(span.get("attributes"))
     if scope == "resource":
         return [resource[key]] if key in resource else []

@@ -1,0 +1,546 @@
+"""Converge the node_exporter, cadvisor, alertmanager and prometheus roles, and check what runs.
+
+Prometheus, Alertmanager and Node Exporter are the real servers of the local test images; cAdvisor is its TEST
+DOUBLE (data2ai-test/cadvisor-double:local), run unprivileged because --privileged fails on this host. The
+playbook is written to a temporary directory and run with ``ansible-playbook`` from the repository root, so
+``data2ai.grafana_stack.<role>`` resolves to this checkout. It converges the four roles (after docker_host, which
+creates the test network) twice: the second run must change nothing. The tests then read the running stack back
+over ports published on 127.0.0.1 and over the test network, prove that changed rules and routes are reloaded
+without a restart, and that a broken rule or a route to a missing receiver stops the play at validation while
+the running container is left exactly as it was.
+
+Everything the test creates is named ``gsttest-rm-*`` and labelled ``data2ai.grafana_stack.test=1``. Ports are
+published on 127.0.0.1 only, on free ports. Cleanup removes exactly the ``gsttest-rm-`` containers, volumes and
+network, before the run (leftovers of an aborted run) and after it, even when a test fails.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import re
+import socket
+import stat
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
+ANSIBLE_PLAYBOOK = VENV_BIN / "ansible-playbook"
+DOCKER = "/usr/bin/docker"
+PREFIX = "gsttest-rm-"
+NETWORK = f"{PREFIX}net"
+TEST_LABEL_KEY = "data2ai.grafana_stack.test"
+BUILD_HINT = "build the test images first: bash tests/images/build.sh"
+ROLES = ("node_exporter", "cadvisor", "alertmanager", "prometheus")
+IMAGES = {
+    "prometheus": "data2ai-test/prometheus:local",
+    "alertmanager": "data2ai-test/alertmanager:local",
+    "node_exporter": "data2ai-test/node-exporter:local",
+    "cadvisor": "data2ai-test/cadvisor-double:local",
+}
+# Receivers pointed at the containers' own loopback: configured and validated, never reaching anything.
+DUMMY_SECRETS = {
+    "alertmanager_webhook_url": "http://127.0.0.1:9/hook?token=gsttest-rm-webhook-secret",
+    "alertmanager_slack_api_url": "http://127.0.0.1:9/gsttest-rm-slack-secret",
+    "alertmanager_email_auth_password": "gsttest-rm-smtp-secret",
+}
+SECRET_FILES = {
+    "alertmanager_webhook_url": "webhook_url",
+    "alertmanager_slack_api_url": "slack_api_url",
+    "alertmanager_email_auth_password": "smtp_auth_password",
+}
+NOBODY_UID = 65534
+PLAYBOOK_TIMEOUT = 600
+READY_TIMEOUT = 90.0
+
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason=f"ansible-playbook not found in {VENV_BIN}"),
+]
+
+
+# --------------------------------------------------------------------------
+# Small helpers: docker, HTTP, waiting
+# --------------------------------------------------------------------------
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run Debian's docker client; raise with its output when check fails."""
+    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return proc
+
+
+def inspect_container(name: str) -> dict[str, Any]:
+    return json.loads(docker("inspect", "--type", "container", name).stdout)[0]
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
+    """GET a URL on 127.0.0.1 or the test network; (status, body), status 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
+def get_json(url: str) -> Any:
+    status, body = http_get(url)
+    assert status == 200, f"GET {url} answered {status}: {body[:300]}"
+    return json.loads(body)
+
+
+def wait_for(what: str, probe: Callable[[], bool], timeout: float = READY_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{what} not within {timeout:.0f} s")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_subnet() -> str:
+    """A /24 that overlaps no existing Docker network, for the test network."""
+    used = []
+    for network_id in docker("network", "ls", "-q").stdout.split():
+        configs = docker("network", "inspect", "-f", "{{json .IPAM.Config}}", network_id).stdout.strip()
+        used += [ipaddress.ip_network(c["Subnet"]) for c in json.loads(configs) or [] if c.get("Subnet")]
+    for third in range(100, 200):
+        candidate = ipaddress.ip_network(f"10.214.{third}.0/24")
+        if not any(candidate.overlaps(net) for net in used if net.version == 4):
+            return str(candidate)
+    raise AssertionError("no free 10.214.x.0/24 subnet for the test network")
+
+
+# --------------------------------------------------------------------------
+# Cleanup: exactly what this test names gsttest-rm-
+# --------------------------------------------------------------------------
+
+
+def remove_test_resources() -> None:
+    names = docker("ps", "-a", "--filter", f"name=^/?{PREFIX}", "--format", "{{.Names}}").stdout.split()
+    containers = [name for name in names if name.startswith(PREFIX)]
+    if containers:
+        docker("rm", "-f", "-v", *containers, check=False)
+    volumes = docker("volume", "ls", "-q", "--filter", f"name={PREFIX}").stdout.split()
+    volumes = [name for name in volumes if name.startswith(PREFIX)]
+    if volumes:
+        docker("volume", "rm", "-f", *volumes, check=False)
+    if docker("network", "inspect", NETWORK, check=False).returncode == 0:
+        docker("network", "rm", NETWORK, check=False)
+
+
+# --------------------------------------------------------------------------
+# The playbook run
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    output: str
+
+    @property
+    def recap(self) -> dict[str, int]:
+        match = re.search(r"^localhost\s*:\s*(.+)$", self.output, re.MULTILINE)
+        assert match, f"no PLAY RECAP in the output:\n{self.output[-4000:]}"
+        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+    @property
+    def changed_tasks(self) -> list[str]:
+        """Names of the tasks that reported a change, for readable failures."""
+        blocks = re.split(r"^(?=TASK \[|RUNNING HANDLER \[)", self.output, flags=re.MULTILINE)
+        return [block.splitlines()[0] for block in blocks if re.search(r"^changed: ", block, re.MULTILINE)]
+
+    def assert_ok(self) -> None:
+        assert self.returncode == 0, f"ansible-playbook failed ({self.returncode}):\n{self.output[-8000:]}"
+
+
+@dataclass(frozen=True)
+class Stack:
+    workdir: Path
+    ports: dict[str, int]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.workdir / "stack"
+
+    def url(self, port_name: str, path: str) -> str:
+        return f"http://127.0.0.1:{self.ports[port_name]}{path}"
+
+    def converge(self, extra_vars: dict[str, Any] | None = None) -> Run:
+        command = [str(ANSIBLE_PLAYBOOK), "-i", str(self.workdir / "inventory.yml"), str(self.workdir / "converge.yml")]
+        if extra_vars:
+            command += ["-e", json.dumps(extra_vars)]
+        # The roles call `docker`; make it Debian's client, as everywhere in these tests.
+        env = {
+            **os.environ,
+            "PATH": f"/usr/bin:{os.environ.get('PATH', '')}",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        }
+        proc = subprocess.run(
+            command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False
+        )
+        return Run(proc.returncode, proc.stdout + proc.stderr)
+
+    def health_checks(self) -> list[dict[str, Any]]:
+        """The roles' <role>_health_check values, as the playbook rendered them."""
+        return json.loads((self.workdir / "health_checks.json").read_text())
+
+    def prometheus_api(self, path: str, **params: str) -> Any:
+        query = f"?{urllib.parse.urlencode(params)}" if params else ""
+        document = get_json(self.url("prometheus", f"/api/v1/{path}{query}"))
+        assert document["status"] == "success", document
+        return document["data"]
+
+
+def write_inventory(workdir: Path, ports: dict[str, int]) -> None:
+    host_vars = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "stack_prefix": PREFIX,
+        "stack_network": NETWORK,
+        "stack_subnet": free_subnet(),
+        "stack_base_dir": str(workdir / "stack"),
+        "stack_labels": {TEST_LABEL_KEY: "1"},
+        "stack_bind_address": "127.0.0.1",
+        **{f"{role}_image": image for role, image in IMAGES.items()},
+        "cadvisor_privileged": False,
+        "prometheus_host_port": ports["prometheus"],
+        "alertmanager_host_port": ports["alertmanager"],
+        "cadvisor_host_port": ports["cadvisor"],
+        # Short intervals so that scrapes and the Watchdog show up within seconds.
+        "prometheus_scrape_interval": "2s",
+        "prometheus_scrape_timeout": "2s",
+        "prometheus_evaluation_interval": "2s",
+        "alertmanager_webhook_enabled": True,
+        "alertmanager_slack_enabled": True,
+        "alertmanager_email_enabled": True,
+        "alertmanager_email_to": "ops@example.invalid",
+        "alertmanager_email_from": "alertmanager@example.invalid",
+        "alertmanager_email_smarthost": "127.0.0.1:25",
+        "alertmanager_email_auth_username": "alertmanager",
+        **DUMMY_SECRETS,
+    }
+    inventory = {"all": {"hosts": {"localhost": host_vars}}}
+    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory, sort_keys=False))
+
+
+def write_playbook(workdir: Path) -> None:
+    play = {
+        "name": "Converge the node_exporter, cadvisor, alertmanager and prometheus roles",
+        "hosts": "localhost",
+        # docker_host needs the service manager and OS family.
+        "gather_facts": True,
+        "gather_subset": ["min"],
+        "tasks": [
+            {
+                "name": "Docker engine, the test images and the test network",
+                "ansible.builtin.import_role": {"name": "data2ai.grafana_stack.docker_host"},
+                "vars": {
+                    "docker_host_required_images": list(IMAGES.values()),
+                    "docker_host_pull_missing": False,
+                },
+            },
+            *(
+                {"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
+                for role in ROLES
+            ),
+            {
+                "name": "Hand the roles' health checks to the test",
+                "ansible.builtin.copy": {
+                    "content": "{{ [" + ", ".join(f"{role}_health_check" for role in ROLES) + "] | to_json }}",
+                    "dest": str(workdir / "health_checks.json"),
+                    "mode": "0644",
+                },
+            },
+        ],
+    }
+    (workdir / "converge.yml").write_text(yaml.safe_dump([play], sort_keys=False))
+
+
+def require_images() -> None:
+    missing = [image for image in IMAGES.values() if docker("image", "inspect", image, check=False).returncode != 0]
+    if missing:
+        pytest.fail(f"missing test images {', '.join(missing)}: {BUILD_HINT}")
+
+
+# --------------------------------------------------------------------------
+# Waiting the way site.yml's layer wait does, from the roles' <role>_health_check
+# --------------------------------------------------------------------------
+
+
+def container_ip(name: str) -> str:
+    return inspect_container(name)["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
+
+
+def check_passes(check: dict[str, Any]) -> bool:
+    state = inspect_container(check["container"])["State"]
+    if "port" not in check:
+        return state.get("Health", {}).get("Status") == "healthy"
+    # An HTTP probe of the container's address on the test network, which this test created.
+    status, body = http_get(f"http://{container_ip(check['container'])}:{check['port']}{check['path']}")
+    if status not in check.get("status", [200]):
+        return False
+    return not (check.get("body_regex") and not re.search(check["body_regex"], body))
+
+
+def wait_until_healthy(stack: Stack) -> None:
+    for check in stack.health_checks():
+        wait_for(f"{check['name']} healthy ({check})", lambda check=check: check_passes(check))
+
+
+def container_identity(name: str) -> tuple[str, str, bool]:
+    """(id, start time, running): equal before and after only if the container was not touched."""
+    state = inspect_container(name)
+    return state["Id"], state["State"]["StartedAt"], state["State"]["Running"]
+
+
+# --------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Converged:
+    stack: Stack
+    first: Run
+    second: Run
+
+
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
+    if docker("version", check=False).returncode != 0:
+        pytest.fail("the Docker engine does not answer /usr/bin/docker version")
+    require_images()
+    workdir = tmp_path_factory.mktemp("roles_metrics")
+    ports = {name: free_port() for name in ("prometheus", "alertmanager", "cadvisor")}
+    stack = Stack(workdir, ports)
+    remove_test_resources()
+    try:
+        write_inventory(workdir, ports)
+        write_playbook(workdir)
+        first = stack.converge()
+        first.assert_ok()
+        wait_until_healthy(stack)
+        second = stack.converge()
+        second.assert_ok()
+        yield Converged(stack, first, second)
+    finally:
+        remove_test_resources()
+
+
+@pytest.fixture
+def stack(converged: Converged) -> Stack:
+    return converged.stack
+
+
+def handler_ran(run: Run, handler: str) -> bool:
+    return f"RUNNING HANDLER [data2ai.grafana_stack.{handler}]" in run.output
+
+
+def name_of(component: str) -> str:
+    return f"{PREFIX}{component}"
+
+
+# --------------------------------------------------------------------------
+# Convergence and what runs
+# --------------------------------------------------------------------------
+
+
+def test_second_converge_changes_nothing(converged: Converged) -> None:
+    assert converged.first.recap["changed"] > 0
+    assert converged.second.recap["changed"] == 0, converged.second.changed_tasks
+
+
+def test_containers_join_the_network_under_their_component_names(stack: Stack) -> None:
+    for component in ("prometheus", "alertmanager", "node-exporter", "cadvisor"):
+        networks = inspect_container(name_of(component))["NetworkSettings"]["Networks"]
+        assert component in networks[NETWORK]["Aliases"], f"{component}: {networks[NETWORK]['Aliases']}"
+
+
+def test_prometheus_is_ready_on_its_port_published_on_loopback(stack: Stack) -> None:
+    status, body = http_get(stack.url("prometheus", "/-/ready"))
+    assert status == 200, body
+    bindings = inspect_container(name_of("prometheus"))["HostConfig"]["PortBindings"]["9090/tcp"]
+    assert bindings == [{"HostIp": "127.0.0.1", "HostPort": str(stack.ports["prometheus"])}]
+
+
+def test_prometheus_keeps_30_days_and_accepts_remote_write_and_reloads(stack: Stack) -> None:
+    flags = stack.prometheus_api("status/flags")
+    assert flags["storage.tsdb.retention.time"] == "30d"
+    assert flags["storage.tsdb.path"] == "/prometheus"
+    assert flags["web.enable-remote-write-receiver"] == "true"
+    assert flags["web.enable-lifecycle"] == "true"
+
+
+def test_prometheus_scrapes_every_component_of_the_stack_by_its_name(stack: Stack) -> None:
+    targets = stack.prometheus_api("targets")["activeTargets"]
+    jobs = {target["labels"]["job"]: target["scrapeUrl"] for target in targets}
+    assert jobs == {
+        "prometheus": "http://localhost:9090/metrics",
+        "grafana": "http://grafana:3000/metrics",
+        "node-exporter": "http://node-exporter:9100/metrics",
+        "cadvisor": "http://cadvisor:8080/metrics",
+        "alertmanager": "http://alertmanager:9093/metrics",
+        "loki": "http://loki:3100/metrics",
+        "tempo": "http://tempo:3200/metrics",
+    }
+
+
+def test_node_exporter_cadvisor_and_alertmanager_are_scraped(stack: Stack) -> None:
+    def up(job: str) -> bool:
+        result = stack.prometheus_api("query", query=f'up{{job="{job}"}}')["result"]
+        return bool(result) and result[0]["value"][1] == "1"
+
+    for job in ("prometheus", "node-exporter", "cadvisor", "alertmanager"):
+        wait_for(f"job {job} scraped and up", lambda job=job: up(job))
+    # The host's metrics come through the read-only /host mounts.
+    assert stack.prometheus_api("query", query="node_memory_MemTotal_bytes")["result"]
+
+
+def test_prometheus_loads_the_roles_alert_rules(stack: Stack) -> None:
+    groups = {group["name"] for group in stack.prometheus_api("rules")["groups"]}
+    assert groups == {"targets", "alerting", "node", "containers"}
+
+
+def test_watchdog_goes_from_prometheus_to_alertmanager(stack: Stack) -> None:
+    def watchdog_in_alertmanager() -> bool:
+        status, body = http_get(stack.url("alertmanager", "/api/v2/alerts"))
+        return status == 200 and any(alert["labels"].get("alertname") == "Watchdog" for alert in json.loads(body))
+
+    wait_for("the Watchdog alert in Alertmanager", watchdog_in_alertmanager)
+
+
+def test_node_exporter_is_unpublished_unprivileged_and_reads_the_host_read_only(stack: Stack) -> None:
+    container = inspect_container(name_of("node-exporter"))
+    assert not container["HostConfig"]["PortBindings"]
+    assert container["HostConfig"]["Privileged"] is False
+    assert container["HostConfig"]["PidMode"] in ("", "private")
+    mounts = {mount["Destination"]: mount for mount in container["Mounts"]}
+    for target, source in (("/host/proc", "/proc"), ("/host/sys", "/sys"), ("/host/root", "/")):
+        assert mounts[target]["Source"] == source
+        assert mounts[target]["RW"] is False
+
+
+def test_cadvisor_runs_unprivileged_without_devices_when_told(stack: Stack) -> None:
+    container = inspect_container(name_of("cadvisor"))
+    assert container["HostConfig"]["Privileged"] is False
+    assert not container["HostConfig"]["Devices"]
+    assert all(mount["RW"] is False for mount in container["Mounts"])
+    status, body = http_get(stack.url("cadvisor", "/healthz"))
+    assert (status, body.strip()) == (200, "ok")
+
+
+def test_receiver_secrets_are_private_files_and_never_printed(converged: Converged) -> None:
+    secrets_dir = converged.stack.base_dir / "alertmanager" / "secrets"
+    for variable, file_name in SECRET_FILES.items():
+        path = secrets_dir / file_name
+        info = path.stat()
+        assert stat.S_IMODE(info.st_mode) == 0o600, f"{path} is {oct(stat.S_IMODE(info.st_mode))}"
+        assert info.st_uid == NOBODY_UID
+        assert path.read_text(encoding="utf-8") == DUMMY_SECRETS[variable]
+    assert not (secrets_dir / "pagerduty_routing_key").exists(), "PagerDuty is off: its secret must not be written"
+    config = (converged.stack.base_dir / "alertmanager" / "alertmanager.yml").read_text(encoding="utf-8")
+    for secret in DUMMY_SECRETS.values():
+        assert secret not in config
+        assert secret not in converged.first.output
+        assert secret not in converged.second.output
+
+
+# --------------------------------------------------------------------------
+# Reloads without restarts
+# --------------------------------------------------------------------------
+
+
+def test_an_added_rule_file_goes_live_by_reload_and_goes_away_when_dropped(stack: Stack, tmp_path: Path) -> None:
+    rule_file = tmp_path / "gsttest_extra.yaml"
+    rule_file.write_text(
+        "groups:\n  - name: gsttest_extra\n    rules:\n      - record: gsttest:up:sum\n        expr: sum(up)\n",
+        encoding="utf-8",
+    )
+    before = container_identity(name_of("prometheus"))
+    added = stack.converge({"prometheus_extra_rule_files": [str(rule_file)]})
+    added.assert_ok()
+    assert handler_ran(added, "prometheus : Reload prometheus")
+    assert (stack.base_dir / "prometheus" / "rules" / "gsttest_extra.yml").is_file()
+    assert container_identity(name_of("prometheus")) == before, "the rule must go live by reload, not restart"
+    assert "gsttest_extra" in {group["name"] for group in stack.prometheus_api("rules")["groups"]}
+
+    dropped = stack.converge()
+    dropped.assert_ok()
+    assert not (stack.base_dir / "prometheus" / "rules" / "gsttest_extra.yml").exists()
+    assert "gsttest_extra" not in {group["name"] for group in stack.prometheus_api("rules")["groups"]}
+    assert container_identity(name_of("prometheus")) == before
+
+
+def test_a_changed_route_goes_live_by_reload(stack: Stack) -> None:
+    before = container_identity(name_of("alertmanager"))
+    changed = stack.converge({"alertmanager_group_wait": "21s"})
+    changed.assert_ok()
+    assert handler_ran(changed, "alertmanager : Reload alertmanager")
+    assert container_identity(name_of("alertmanager")) == before
+    status = get_json(stack.url("alertmanager", "/api/v2/status"))
+    assert "group_wait: 21s" in status["config"]["original"]
+    stack.converge().assert_ok()
+
+
+# --------------------------------------------------------------------------
+# Validation before anything goes live
+# --------------------------------------------------------------------------
+
+
+def test_a_broken_rule_stops_the_play_and_leaves_prometheus_untouched(stack: Stack, tmp_path: Path) -> None:
+    broken = tmp_path / "gsttest_broken.yml"
+    broken.write_text(
+        "groups:\n  - name: gsttest_broken\n    rules:\n      - alert: Broken\n        expr: rate(up[5m] > 0\n",
+        encoding="utf-8",
+    )
+    before = container_identity(name_of("prometheus"))
+    run = stack.converge({"prometheus_extra_rule_files": [str(broken)]})
+    assert run.returncode != 0
+    assert "failed to validate" in run.output, run.output[-3000:]
+    assert "parse error" in run.output, f"promtool's reason should reach the user:\n{run.output[-3000:]}"
+    assert not handler_ran(run, "prometheus : Reload prometheus")
+    assert not (stack.base_dir / "prometheus" / "rules" / "gsttest_broken.yml").exists()
+    assert container_identity(name_of("prometheus")) == before
+    assert before[2], "Prometheus must still run"
+    assert http_get(stack.url("prometheus", "/-/ready"))[0] == 200
+    assert "gsttest_broken" not in {group["name"] for group in stack.prometheus_api("rules")["groups"]}
+
+
+def test_a_route_to_a_missing_receiver_stops_the_play_and_leaves_alertmanager_untouched(stack: Stack) -> None:
+    config_file = stack.base_dir / "alertmanager" / "alertmanager.yml"
+    config_before = config_file.read_text(encoding="utf-8")
+    before = container_identity(name_of("alertmanager"))
+    run = stack.converge({"alertmanager_extra_routes": [{"receiver": "gsttest-nobody", "matchers": ['team="x"']}]})
+    assert run.returncode != 0
+    assert "failed to validate" in run.output, run.output[-3000:]
+    assert "gsttest-nobody" in run.output, f"amtool's reason should reach the user:\n{run.output[-3000:]}"
+    assert not handler_ran(run, "alertmanager : Reload alertmanager")
+    assert config_file.read_text(encoding="utf-8") == config_before
+    assert container_identity(name_of("alertmanager")) == before
+    assert http_get(stack.url("alertmanager", "/-/ready"))[0] == 200
