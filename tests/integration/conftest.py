@@ -39,22 +39,29 @@ def recap_changed(output: str) -> int:
     raise AssertionError("no PLAY RECAP in output:\n" + output[-2000:])
 
 
+def remove_labelled(name_prefix: str) -> None:
+    """Removes the containers, volumes and networks that carry the test label AND start with ``name_prefix``,
+    so tests running side by side never remove each other's resources."""
+    listings = (("container", ["ps", "-a"]), ("volume", ["volume", "ls"]), ("network", ["network", "ls"]))
+    for kind, listing in listings:
+        names = docker(*listing, "--filter", f"label={TEST_LABEL}",
+                       "--format", "{{.Name}}" if kind != "container" else "{{.Names}}").stdout.split()
+        names = [name for name in names if name.startswith(name_prefix)]
+        if not names:
+            continue
+        if kind == "container":
+            docker("rm", "-f", *names)
+        elif kind == "volume":
+            docker("volume", "rm", "-f", *names)
+        else:
+            docker("network", "rm", *names)
+
+
 @pytest.fixture
 def labelled_cleanup():
-    """Removes every container, volume and network carrying the test label, before and after the test."""
-
-    def clean() -> None:
-        listings = (("rm", ["ps", "-aq"]), ("volume", ["volume", "ls", "-q"]), ("network", ["network", "ls", "-q"]))
-        for kind, listing in listings:
-            ids = docker(*listing, "--filter", f"label={TEST_LABEL}").stdout.split()
-            if not ids:
-                continue
-            if kind == "rm":
-                docker("rm", "-f", *ids)
-            elif kind == "volume":
-                docker("volume", "rm", "-f", *ids)
-            else:
-                docker("network", "rm", *ids)
-
-    yield clean
-    clean()
+    """Yields a function that registers a name prefix; everything labelled for tests under it is removed
+    after the test, even when it failed."""
+    prefixes: list[str] = []
+    yield prefixes.append
+    for prefix in prefixes:
+        remove_labelled(prefix)

@@ -26,6 +26,7 @@ def _inventory(tmp_path: Path, extra: str = "") -> Path:
 
 def test_docker_host_converges_twice_with_no_change_the_second_time(tmp_path, labelled_cleanup):
     network = f"gsttest-dh-{uuid.uuid4().hex[:6]}"
+    labelled_cleanup(network)
     playbook = tmp_path / "docker_host.yml"
     playbook.write_text(textwrap.dedent("""\
         - hosts: all
@@ -54,6 +55,7 @@ def test_docker_host_converges_twice_with_no_change_the_second_time(tmp_path, la
 def test_site_stops_before_changing_anything_when_images_cannot_be_had(tmp_path, labelled_cleanup):
     missing = [f"gsttest-missing/{name}:0.0.{uuid.uuid4().hex[:4]}" for name in ("grafana", "loki")]
     network = f"gsttest-pf-{uuid.uuid4().hex[:6]}"
+    labelled_cleanup("gsttest-pf-")
     inventory = _inventory(tmp_path, f"""\
         stack_network: {network}
         stack_subnet: 172.31.242.0/24
