@@ -71,7 +71,7 @@ def promtool(*args: str, extra_mounts: dict[Path, str] | None = None) -> subproc
 def prometheus_image() -> str:
     found = subprocess.run([DOCKER, "image", "inspect", IMAGE], capture_output=True, text=True, check=False)
     if found.returncode != 0:
-        pytest.skip(f"{IMAGE} is not built (bash tests/images/build.sh)")
+        pytest.fail(f"missing test image {IMAGE}: build the test images first: bash tests/images/build.sh")
     return IMAGE
 
 
@@ -109,12 +109,14 @@ def test_alert_names_are_unique() -> None:
     assert len(names) == len(set(names)), names
 
 
+@pytest.mark.docker
 def test_rule_files_pass_promtool_check_rules(prometheus_image: str) -> None:
     paths = [f"roles/prometheus/files/rules/{path.name}" for path in rule_files()]
     result = promtool("check", "rules", *paths)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.docker
 def test_rule_unit_tests_pass_in_the_prometheus_image(prometheus_image: str) -> None:
     paths = [f"tests/rules/{path.name}" for path in rule_test_files()]
     result = promtool("test", "rules", *paths)
@@ -122,6 +124,7 @@ def test_rule_unit_tests_pass_in_the_prometheus_image(prometheus_image: str) -> 
     assert result.stdout.count("SUCCESS") == len(paths), result.stdout
 
 
+@pytest.mark.docker
 def test_promtool_rejects_a_broken_rule(prometheus_image: str, tmp_path: Path) -> None:
     broken = tmp_path / "broken.yml"
     broken.write_text(
@@ -133,6 +136,7 @@ def test_promtool_rejects_a_broken_rule(prometheus_image: str, tmp_path: Path) -
     assert "parse error" in (result.stdout + result.stderr)
 
 
+@pytest.mark.docker
 def test_promtool_unit_tests_catch_a_wrong_expectation(prometheus_image: str, tmp_path: Path) -> None:
     """The unit tests compare labels exactly: a test expecting the wrong severity must fail."""
     original = (RULE_TESTS_DIR / "targets.test.yml").read_text(encoding="utf-8")
