@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
-from conftest import ROOT, venv_bin
+from stack_testlib import ROOT, venv_bin
 
 
 def _run(*args: str, cwd, env=None) -> subprocess.CompletedProcess:

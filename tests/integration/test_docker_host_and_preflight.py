@@ -7,7 +7,7 @@ import textwrap
 import uuid
 from pathlib import Path
 
-from conftest import ROOT, docker, recap_changed, run_playbook
+from stack_testlib import ROOT, docker, recap_changed, run_playbook
 
 
 def _inventory(tmp_path: Path, extra: str = "") -> Path:

@@ -8,9 +8,13 @@ Also shows that the fixture fails a test when the double records a spec violatio
 
 from __future__ import annotations
 
+import shutil
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from grafana_harness import Ansible, GrafanaDouble
@@ -48,7 +52,7 @@ def test_grafana_validation_error_is_reported_with_its_message(ansible: Ansible,
 class ScriptedGrafana:
     """127.0.0.1 server that answers every request with one fixed status and body, and counts them."""
 
-    def __init__(self, status: int, body: bytes, content_type: str) -> None:
+    def __init__(self, status: int, body: bytes, content_type: str, tls: ssl.SSLContext | None = None) -> None:
         self.requests = 0
         outer = self
 
@@ -65,8 +69,11 @@ class ScriptedGrafana:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        scheme = "https" if tls else "http"
+        self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
 
 @pytest.fixture
@@ -101,6 +108,61 @@ def test_client_errors_are_not_retried_and_text_bodies_fold_into_one_line(
     assert result.failed
     assert result.msg == "team 'students': HTTP 403 forbidden by proxy second line"
     assert plain_text_not_found.requests == 1
+
+
+@pytest.fixture
+def html_login_page() -> Iterator[ScriptedGrafana]:
+    server = ScriptedGrafana(200, b"<!DOCTYPE html>\n<html><title>Sign in</title></html>\n", "text/html")
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def test_html_answer_with_status_200_fails_in_one_line_instead_of_crashing(
+        ansible: Ansible, html_login_page: ScriptedGrafana) -> None:
+    result = ansible.run("grafana_datasource", url=html_login_page.url, name="Loki", type="loki")
+    assert result.failed
+    page = "<!DOCTYPE html> <html><title>Sign in</title></html>"
+    assert result.msg == f"datasource 'Loki': HTTP 200 answer is not JSON: {page}"
+    assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    if not shutil.which("openssl"):
+        pytest.skip("needs openssl to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture
+def tls_grafana(self_signed: tuple[Path, Path]) -> Iterator[ScriptedGrafana]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*self_signed)
+    server = ScriptedGrafana(403, b'{"message":"reached over TLS"}', "application/json", tls=context)
+    server.thread.start()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+def test_tls_certificate_is_validated_against_ca_path(
+        ansible: Ansible, tls_grafana: ScriptedGrafana, self_signed: tuple[Path, Path]) -> None:
+    folder = {"url": tls_grafana.url, "uid": "labs", "title": "Labs"}
+    refused = ansible.run("grafana_folder", retries=2, **folder)  # a refused certificate is not retried
+    assert refused.failed
+    assert refused.msg.startswith("folder 'labs': connection error ")
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.msg or "certificate" in refused.msg.lower()
+    assert tls_grafana.requests == 0
+
+    trusted = ansible.run("grafana_folder", ca_path=str(self_signed[0]), **folder)
+    assert trusted.msg == "folder 'labs': HTTP 403 reached over TLS"
+    unchecked = ansible.run("grafana_folder", validate_certs=False, **folder)
+    assert unchecked.msg == "folder 'labs': HTTP 403 reached over TLS"
 
 
 def test_connection_refused_is_one_line(ansible: Ansible) -> None:

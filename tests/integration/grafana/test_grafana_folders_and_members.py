@@ -22,6 +22,16 @@ def test_folder_rename_keeps_its_uid_and_its_dashboards(ansible: Ansible, grafan
     assert not ansible.run("grafana_dashboard", dashboard=dashboard, folder_uid="labs").changed
 
 
+def test_folder_description_empty_or_set_is_idempotent(ansible: Ansible, grafana: GrafanaDouble) -> None:
+    assert ansible.run("grafana_folder", uid="labs", title="Labs", description="").changed
+    assert not ansible.run("grafana_folder", uid="labs", title="Labs", description="").changed
+    assert ansible.run("grafana_folder", uid="labs", title="Labs", description="Exercises of week 1").changed
+    assert grafana.get("/api/folders/labs")["description"] == "Exercises of week 1"
+    assert not ansible.run("grafana_folder", uid="labs", title="Labs", description="Exercises of week 1").changed
+    # Unset: not compared.
+    assert not ansible.run("grafana_folder", uid="labs", title="Labs").changed
+
+
 def test_nested_folder_is_created_under_its_parent_and_moved(ansible: Ansible, grafana: GrafanaDouble) -> None:
     for uid in ("course", "archive"):
         assert ansible.run("grafana_folder", uid=uid, title=uid.title()).changed

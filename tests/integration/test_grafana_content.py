@@ -1,0 +1,265 @@
+"""The grafana role's content (tasks/content.yml) provisioned against the Grafana TEST DOUBLE.
+
+The double runs as a plain process on a free 127.0.0.1 port and checks every request and response against
+Grafana's OpenAPI spec. The role's content step runs twice through ansible-playbook (include_role with
+tasks_from: content.yml): the first run creates the datasources, folders and dashboards, the second must change
+nothing. Everything lives in pytest's temporary directory; no container is involved.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from stack_testlib import ROOT, recap_changed, run_playbook, venv_bin
+
+DOUBLE_SCRIPT = ROOT / "tests" / "doubles" / "grafana" / "grafana_double.py"
+ROLE_DIR = ROOT / "roles" / "grafana"
+ADMIN = ("admin", "admin")
+EXTRA_DASHBOARD_UID = "gsttest-cd-extra"
+
+if not DOUBLE_SCRIPT.exists() or not Path(venv_bin("ansible-playbook")).exists():
+    pytest.skip("needs ansible-playbook next to this Python and the Grafana test double", allow_module_level=True)
+
+
+# --------------------------------------------------------------------------- the Grafana TEST DOUBLE
+class GrafanaDoubleClient:
+    """Direct API calls to the Grafana TEST DOUBLE, for the assertions (never through the modules)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def request(self, path: str, auth: bool = True) -> tuple[int, Any]:
+        headers = {}
+        if auth:
+            headers["Authorization"] = "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()
+        request = urllib.request.Request(self.url + path, headers=headers)
+        try:
+            with self.opener.open(request, timeout=10) as response:
+                status, body = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, body = exc.code, exc.read()
+        return status, json.loads(body) if body else None
+
+    def get(self, path: str) -> Any:
+        status, body = self.request(path)
+        assert status == 200, f"GET {path}: {status} {body}"
+        return body
+
+    def violations(self) -> list[dict[str, Any]]:
+        status, body = self.request("/__double__/violations", auth=False)
+        assert status == 200, body
+        return body
+
+    def wait_until_healthy(self, process: subprocess.Popen, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the Grafana test double exited with {process.returncode}")
+            try:
+                if self.request("/api/health", auth=False)[0] == 200:
+                    return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("the Grafana test double did not become healthy in time")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def grafana_double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GrafanaDoubleClient]:
+    workdir = tmp_path_factory.mktemp("grafana-double")
+    port = _free_port()
+    command = [venv_bin("python"), str(DOUBLE_SCRIPT), "--host", "127.0.0.1", "--port", str(port),
+               "--data-dir", str(workdir / "data"), "--skip-backend-check",
+               "--config", str(workdir / "grafana.ini"), "--provisioning", str(workdir / "provisioning")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GF_")}
+    log_path = workdir / "double.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    client = GrafanaDoubleClient(f"http://127.0.0.1:{port}")
+    try:
+        try:
+            client.wait_until_healthy(process)
+        except RuntimeError as exc:
+            pytest.fail(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}")
+        yield client
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# --------------------------------------------------------------------------- the role's content step, twice
+@dataclass
+class ContentRuns:
+    first: subprocess.CompletedProcess
+    second: subprocess.CompletedProcess
+    credentials_dir: Path
+
+
+def _write_extra_dashboard(path: Path) -> None:
+    """An instructor's own dashboard, pushed through grafana_dashboards_extra from an absolute path."""
+    path.write_text(json.dumps({
+        "uid": EXTRA_DASHBOARD_UID, "title": "Instructor's own", "schemaVersion": 41,
+        "templating": {"list": [{"name": "datasource", "type": "datasource", "query": "prometheus",
+                                 "current": {"text": "Prometheus", "value": "prometheus"}}]},
+        "panels": [{"id": 1, "type": "timeseries", "title": "up", "gridPos": {"h": 8, "w": 12, "x": 0, "y": 0},
+                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                    "targets": [{"refId": "A", "expr": "up"}]}],
+    }))
+
+
+def _write_playbook(workdir: Path, double: GrafanaDoubleClient) -> tuple[Path, Path, Path]:
+    credentials_dir = workdir / "credentials"
+    extra = workdir / "instructor-dashboard.json"
+    _write_extra_dashboard(extra)
+    playbook = workdir / "content.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Grafana content against the Grafana TEST DOUBLE",
+        "hosts": "all",
+        "connection": "local",
+        "gather_facts": False,
+        "vars": {
+            "ansible_python_interpreter": venv_bin("python"),
+            "stack_credentials_dir": str(credentials_dir),
+            "grafana_admin_password": ADMIN[1],
+            "grafana_dashboards_extra": [{"file": str(extra), "folder_uid": "training"}],
+        },
+        "tasks": [{
+            "name": "Provision the grafana role's content",
+            "ansible.builtin.include_role": {"name": "data2ai.grafana_stack.grafana", "tasks_from": "content.yml"},
+            # grafana_api_url is a role var (vars/main.yml); task vars of the include take precedence over it.
+            "vars": {"grafana_api_url": double.url},
+        }],
+    }], sort_keys=False))
+    inventory = workdir / "hosts.ini"
+    inventory.write_text("localhost\n")
+    return playbook, inventory, credentials_dir
+
+
+@pytest.fixture(scope="module")
+def content_runs(grafana_double: GrafanaDoubleClient, tmp_path_factory: pytest.TempPathFactory) -> ContentRuns:
+    workdir = tmp_path_factory.mktemp("grafana-content")
+    playbook, inventory, credentials_dir = _write_playbook(workdir, grafana_double)
+    env = {"http_proxy": "", "https_proxy": "", "HTTP_PROXY": "", "HTTPS_PROXY": "", "all_proxy": "",
+           "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost",
+           "ANSIBLE_STDOUT_CALLBACK": "default", "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_LOCAL_TEMP": str(workdir / "ansible-tmp")}
+    # --diff: the diff of the first run must not show the InfluxDB token either.
+    first = run_playbook(playbook, inventory, "--diff", env=env)
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
+    second = run_playbook(playbook, inventory, env=env)
+    assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
+    return ContentRuns(first, second, credentials_dir)
+
+
+def _role_defaults() -> dict[str, Any]:
+    return yaml.safe_load((ROLE_DIR / "defaults" / "main.yml").read_text())
+
+
+def _dashboard_uids() -> dict[str, str]:
+    """Dashboard uid -> folder uid, as the role's defaults list them."""
+    result = {}
+    for entry in _role_defaults()["grafana_dashboards"]:
+        model = json.loads((ROLE_DIR / "files" / entry["file"]).read_text())
+        result[model["uid"]] = entry["folder_uid"]
+    return result
+
+
+# --------------------------------------------------------------------------- what the double holds afterwards
+def test_first_run_changes_and_second_run_changes_nothing(content_runs: ContentRuns) -> None:
+    assert recap_changed(content_runs.first.stdout) > 0
+    assert recap_changed(content_runs.second.stdout) == 0, content_runs.second.stdout[-6000:]
+
+
+def test_every_datasource_exists_with_its_fixed_uid(content_runs: ContentRuns,
+                                                    grafana_double: GrafanaDoubleClient) -> None:
+    stored = {ds["uid"]: ds for ds in grafana_double.get("/api/datasources")}
+    assert {uid: ds["type"] for uid, ds in stored.items()} == {
+        "prometheus": "prometheus", "loki": "loki", "tempo": "tempo", "influxdb": "influxdb",
+        "alertmanager": "alertmanager"}
+    assert {uid: ds["url"] for uid, ds in stored.items()} == {
+        "prometheus": "http://prometheus:9090", "loki": "http://loki:3100", "tempo": "http://tempo:3200",
+        "influxdb": "http://influxdb:8086", "alertmanager": "http://alertmanager:9093"}
+    assert stored["prometheus"]["isDefault"] is True
+
+
+def test_datasources_are_cross_linked(content_runs: ContentRuns, grafana_double: GrafanaDoubleClient) -> None:
+    prometheus = grafana_double.get("/api/datasources/uid/prometheus")["jsonData"]
+    loki = grafana_double.get("/api/datasources/uid/loki")["jsonData"]
+    tempo = grafana_double.get("/api/datasources/uid/tempo")["jsonData"]
+    alertmanager = grafana_double.get("/api/datasources/uid/alertmanager")["jsonData"]
+
+    assert [d["datasourceUid"] for d in prometheus["exemplarTraceIdDestinations"]] == ["tempo"]
+    assert prometheus["alertmanagerUid"] == "alertmanager"
+    assert {d["datasourceUid"] for d in loki["derivedFields"]} == {"tempo"}
+    assert {d["matcherRegex"] for d in loki["derivedFields"]} == {r"traceID=(\w+)", r'"trace_id":"(\w+)"'}
+    assert all(d["url"] == "${__value.raw}" for d in loki["derivedFields"])
+    assert tempo["tracesToLogsV2"]["datasourceUid"] == "loki"
+    assert tempo["tracesToMetrics"]["datasourceUid"] == "prometheus"
+    assert tempo["serviceMap"]["datasourceUid"] == "prometheus"
+    assert tempo["lokiSearch"]["datasourceUid"] == "loki"
+    assert tempo["nodeGraph"]["enabled"] is True
+    assert alertmanager["implementation"] == "prometheus"
+
+
+def test_influxdb_datasource_uses_flux_and_the_influxdb_admin_token(content_runs: ContentRuns,
+                                                                    grafana_double: GrafanaDoubleClient) -> None:
+    influxdb = grafana_double.get("/api/datasources/uid/influxdb")
+    assert influxdb["jsonData"] == {"version": "Flux", "organization": "data2ai", "defaultBucket": "training"}
+    assert influxdb["secureJsonFields"] == {"token": True}
+    # Without an influxdb role in the play, the token comes from the file the influxdb role generates and reads.
+    token_file = content_runs.credentials_dir / "localhost" / "influxdb_admin_token"
+    assert token_file.is_file() and len(token_file.read_text().strip()) == 48
+    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_token_is_never_printed(content_runs: ContentRuns) -> None:
+    token = (content_runs.credentials_dir / "localhost" / "influxdb_admin_token").read_text().strip()
+    for run in (content_runs.first, content_runs.second):
+        assert token not in run.stdout + run.stderr
+
+
+def test_folders_exist_with_their_fixed_uids(content_runs: ContentRuns, grafana_double: GrafanaDoubleClient) -> None:
+    for folder in _role_defaults()["grafana_folders"]:
+        assert grafana_double.get(f"/api/folders/{folder['uid']}")["title"] == folder["title"]
+
+
+def test_every_dashboard_loads_from_its_folder(content_runs: ContentRuns, grafana_double: GrafanaDoubleClient) -> None:
+    expected = {**_dashboard_uids(), EXTRA_DASHBOARD_UID: "training"}
+    for uid, folder_uid in expected.items():
+        loaded = grafana_double.get(f"/api/dashboards/uid/{uid}")
+        assert loaded["dashboard"]["uid"] == uid
+        assert loaded["meta"]["folderUid"] == folder_uid
+    role_files = {path.name: json.loads(path.read_text()) for path in (ROLE_DIR / "files" / "dashboards").glob("*")}
+    for name, model in role_files.items():
+        stored = grafana_double.get(f"/api/dashboards/uid/{model['uid']}")["dashboard"]
+        assert stored["panels"] == model["panels"], name
+        assert stored["templating"] == model["templating"], name
+
+
+def test_the_double_recorded_no_spec_violation(content_runs: ContentRuns,
+                                               grafana_double: GrafanaDoubleClient) -> None:
+    assert grafana_double.violations() == []
