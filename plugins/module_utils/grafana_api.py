@@ -13,19 +13,19 @@ from __future__ import annotations
 import base64
 import json
 import socket
+import ssl
 import time
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Optional
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import open_url
+from ansible.module_utils.urls import SSLValidationError, open_url
 
 ORG_HEADER = 'X-Grafana-Org-Id'
 PROVENANCE_HEADER = 'X-Disable-Provenance'
-RETRY_STATUSES = frozenset((500, 502, 503, 504))
 MAX_RETRIES = 10
 MAX_MESSAGE_LENGTH = 300
 
@@ -65,11 +65,14 @@ ORG_MUTUALLY_EXCLUSIVE = [['org_id', 'org_name']]
 class GrafanaAPIError(Exception):
     """An API call failed; ``str()`` is the one-line message the module reports."""
 
-    def __init__(self, obj: str, status: Optional[int], message: str, body: Any = None) -> None:
+    def __init__(self, obj: str, status: Optional[int], message: str, body: Any = None,
+                 retryable: Optional[bool] = None) -> None:
         self.obj = obj
         self.status = status
         self.message = message
         self.body = body
+        # Connection errors and 5xx may pass; a 4xx or a refused certificate will not.
+        self.retryable = (status is None or status >= 500) if retryable is None else retryable
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
@@ -194,8 +197,7 @@ class GrafanaClient:
             try:
                 return self._send(method, url, data, headers, obj, missing_ok)
             except GrafanaAPIError as exc:
-                retryable = exc.status is None or exc.status in RETRY_STATUSES
-                if not retryable or attempt >= self.retries:
+                if not exc.retryable or attempt >= self.retries:
                     raise
             attempt += 1
             self._sleep(min(0.5 * (2 ** (attempt - 1)), 8.0))
@@ -208,7 +210,7 @@ class GrafanaClient:
                 timeout=self.timeout, validate_certs=self.validate_certs,
                 client_cert=self.client_cert, client_key=self.client_key, ca_path=self.ca_path,
                 follow_redirects='safe', use_netrc=False, http_agent='data2ai.grafana_stack')
-            return decode_json(response.read())
+            body = decode_json(response.read())
         except HTTPError as exc:
             raw = _read_error_body(exc)
             if exc.code == 404 and missing_ok:
@@ -216,25 +218,17 @@ class GrafanaClient:
             raise GrafanaAPIError(obj, exc.code, error_message(raw, to_text(exc.reason)), decode_json(raw)) from None
         except (URLError, UrlsConnectionError, socket.timeout, ConnectionError, OSError) as exc:
             reason = getattr(exc, 'reason', exc)
-            raise GrafanaAPIError(obj, None, f'{to_text(reason)} ({url})') from None
+            tls_refused = isinstance(exc, SSLValidationError) or isinstance(reason, ssl.SSLCertVerificationError)
+            raise GrafanaAPIError(obj, None, f'{to_text(reason)} ({url})', retryable=not tls_refused) from None
+        if isinstance(body, str):
+            # A proxy's HTML page or similar: Grafana's API always answers JSON.
+            raise GrafanaAPIError(obj, response.status, f'answer is not JSON: {body[:120]}')
+        return body
 
     # -- helpers ---------------------------------------------------------
     def get(self, path: str, obj: str, query: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Any:
         """GET that returns None when the object does not exist."""
         return self.request('GET', path, obj, query=query, missing_ok=True, **kwargs)
-
-    def search_all(self, path: str, obj: str, key: Optional[str], query: Dict[str, Any],
-                   per_page: int = 1000) -> Iterable[Dict[str, Any]]:
-        """Walk a paged search endpoint (``perpage``/``page``) and yield its items."""
-        page = 1
-        while True:
-            params = dict(query, perpage=per_page, page=page)
-            result = self.request('GET', path, obj, query=params) or []
-            items = (result.get(key) or []) if key else result
-            yield from items
-            if len(items) < per_page:
-                return
-            page += 1
 
 
 def _read_error_body(exc: HTTPError) -> bytes:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
+import traceback
 from typing import Any, Dict, Iterable, Optional, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
@@ -27,14 +28,6 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api 
     org_argument_spec,
 )
 
-# Fields Grafana manages itself; they are never compared.
-SERVER_MANAGED = frozenset((
-    'id', 'version', 'created', 'updated', 'createdAt', 'updatedAt', 'createdBy', 'updatedBy',
-    'meta', 'orgId', 'orgID', 'accessControl', 'readOnly', 'typeLogoUrl', 'url', 'provenance',
-    'secureJsonFields', 'secureFields', 'avatarUrl', 'lastSeenAt', 'lastSeenAtAge', 'hasAcl',
-    'canSave', 'canEdit', 'canAdmin', 'canDelete', 'canStar', 'apiVersion',
-))
-
 SECRET_UPDATE_CHOICES = ['always', 'on_create']
 MASK = '********'
 
@@ -42,8 +35,8 @@ _DURATION = re.compile(r'(\d+)(ms|s|m|h|d|w|y)')
 _DURATION_SECONDS = {'ms': 0.001, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800, 'y': 31536000}
 
 
-def strip(obj: Optional[Dict[str, Any]], keys: Iterable[str] = SERVER_MANAGED) -> Dict[str, Any]:
-    """A copy of ``obj`` without the given top-level keys."""
+def strip(obj: Optional[Dict[str, Any]], keys: Iterable[str]) -> Dict[str, Any]:
+    """A copy of ``obj`` without the given top-level keys (fields Grafana manages itself)."""
     drop = frozenset(keys)
     return {k: copy.deepcopy(v) for k, v in (obj or {}).items() if k not in drop}
 
@@ -60,10 +53,6 @@ def prune(value: Any) -> Any:
     if isinstance(value, list):
         return [prune(v) for v in value]
     return value
-
-
-def pick(obj: Dict[str, Any], keys: Iterable[str]) -> Dict[str, Any]:
-    return {k: copy.deepcopy(obj[k]) for k in keys if k in obj}
 
 
 def merge(before: Dict[str, Any], wanted: Dict[str, Any]) -> Dict[str, Any]:
@@ -135,9 +124,6 @@ class GrafanaResource:
     def differs(self, before: Dict[str, Any], after: Dict[str, Any]) -> bool:
         return before != after
 
-    def validate(self) -> None:
-        """Fail early on option combinations argument_spec cannot express."""
-
     def present_result(self, after: Dict[str, Any]) -> Dict[str, Any]:
         """The object returned to the user after a present run."""
         return after
@@ -153,7 +139,6 @@ class GrafanaResource:
 
     # -- the pattern -------------------------------------------------------
     def run(self) -> Dict[str, Any]:
-        self.validate()
         try:
             current = self.read()
         except OrgNotFoundError as exc:
@@ -224,4 +209,8 @@ def run_resource(resource_cls: type, argument_spec: Dict[str, Any], org_scoped: 
         result = resource.run()
     except GrafanaAPIError as exc:
         module.fail_json(msg=exc.one_line(), status=exc.status)
+    except (KeyError, TypeError, ValueError) as exc:
+        # An answer without the fields Grafana documents: report it in one line, keep the traceback.
+        module.fail_json(msg=f'{resource.label}: unexpected answer from Grafana ({type(exc).__name__}: {exc})',
+                         exception=traceback.format_exc())
     module.exit_json(**result)

@@ -120,26 +120,28 @@ class Folder(GrafanaResource):
         return self.api_get(self.path)
 
     def owned(self, current: Dict[str, Any]) -> Dict[str, Any]:
-        view = {'uid': current['uid'], 'title': current.get('title'), 'parent_uid': current.get('parentUid') or ''}
-        if 'description' in current:
-            view['description'] = current['description']
-        return view
+        # Grafana omits an empty description from its answer.
+        return {'uid': current['uid'], 'title': current.get('title'), 'parent_uid': current.get('parentUid') or '',
+                'description': current.get('description') or ''}
 
     def wanted(self, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         wanted = drop_none({k: self.params[k] for k in ('uid', 'title', 'description', 'parent_uid')})
         if current is None:
             wanted.setdefault('parent_uid', '')
+            wanted.setdefault('description', '')
         return wanted
 
     def create(self, after: Dict[str, Any]) -> None:
-        body = drop_none({'uid': after['uid'], 'title': after['title'], 'description': after.get('description')})
+        body = {'uid': after['uid'], 'title': after['title']}
+        if after['description']:
+            body['description'] = after['description']
         if after['parent_uid']:
             body['parentUid'] = after['parent_uid']
         self.api('POST', '/api/folders', body=body)
 
     def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        if (before.get('title'), before.get('description')) != (after.get('title'), after.get('description')):
-            body = drop_none({'title': after['title'], 'description': after.get('description'),
+        if (before['title'], before['description']) != (after['title'], after['description']):
+            body = drop_none({'title': after['title'], 'description': after['description'],
                               'version': current.get('version'), 'overwrite': False})
             self.api('PUT', self.path, body=body)
         if before['parent_uid'] != after['parent_uid']:
