@@ -1,0 +1,370 @@
+"""The cohort role against the Grafana TEST DOUBLE, run as plain processes (no containers).
+
+Each test writes a cohort inventory directory (hosts.yml + group_vars, the way instructors pass
+``-i inventories/<cohort>``) whose hosts run locally and reach a double at ``grafana_api_url``, then runs a
+playbook that includes ``data2ai.grafana_stack.cohort``. The doubles check every request and response against
+Grafana's OpenAPI spec; any violation they record fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from stack_testlib import ROOT, venv_bin
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "grafana"))
+from grafana_harness import (
+    DOUBLE_SCRIPT,
+    GrafanaDouble,
+    free_port,
+    wait_until_healthy,
+)
+
+STARTER = "dashboards/starter.json"  # the cohort role's own small starter dashboard (fast)
+PLAYBOOK = """\
+- name: Cohort under test
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Provision the cohort
+      ansible.builtin.include_role:
+        name: data2ai.grafana_stack.cohort
+"""
+STUDENTS: list[dict[str, Any]] = [
+    {"name": "Alice Martin", "login": "alice", "email": "alice@example.org", "role": "Editor", "team": "team-a"},
+    {"name": "Bob Durand", "login": "bob", "email": "bob@example.org", "role": "Viewer", "team": "team-a"},
+    {"name": "Chloe Petit", "login": "chloe", "email": "chloe@example.org", "role": "Admin", "team": "team-b",
+     "password": "Given-by-vault-42"},
+]
+GIVEN_PASSWORD = "Given-by-vault-42"
+
+if not DOUBLE_SCRIPT.exists():
+    pytest.skip("needs the Grafana test double", allow_module_level=True)
+
+
+# --------------------------------------------------------------------------
+# Two Grafana TEST DOUBLES (two lab VMs' Grafana), reset before each test
+# --------------------------------------------------------------------------
+
+
+def _start_double(workdir: Path) -> GrafanaDouble:
+    port = free_port()
+    workdir.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GF_")}
+    command = [sys.executable, str(DOUBLE_SCRIPT), "--host", "127.0.0.1", "--port", str(port),
+               "--data-dir", str(workdir / "data"), "--skip-backend-check", "--no-persist",
+               "--config", str(workdir / "grafana.ini"), "--provisioning", str(workdir / "provisioning")]
+    log_path = workdir / "double.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    return GrafanaDouble(f"http://127.0.0.1:{port}", process, log_path)
+
+
+@pytest.fixture(scope="module")
+def doubles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[GrafanaDouble]]:
+    workdir = tmp_path_factory.mktemp("cohort-grafana-doubles")
+    started = [_start_double(workdir / name) for name in ("a", "b")]
+    try:
+        for double in started:
+            try:
+                wait_until_healthy(double.url, double.process)
+            except RuntimeError as exc:
+                pytest.fail(f"{exc}\n{double.tail_log()}")
+        yield started
+    finally:
+        for double in started:
+            double.process.terminate()
+        for double in started:
+            try:
+                double.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                double.process.kill()
+                double.process.wait()
+
+
+@pytest.fixture(autouse=True)
+def grafana(doubles: list[GrafanaDouble]) -> Iterator[GrafanaDouble]:
+    """The first double (lab VM A), both reset; any spec violation recorded during the test fails it."""
+    for double in doubles:
+        double.reset()
+    yield doubles[0]
+    for double in doubles:
+        double.assert_no_violations()
+
+
+# --------------------------------------------------------------------------
+# The cohort inventory and the runs
+# --------------------------------------------------------------------------
+
+
+class Cohort:
+    """A cohort inventory directory in tmp and ansible-playbook runs against it."""
+
+    def __init__(self, path: Path, doubles: list[GrafanaDouble]) -> None:
+        self.path = path
+        self.doubles = doubles
+        self.outputs: list[str] = []
+        self.secrets = {GIVEN_PASSWORD}
+        (path / "group_vars").mkdir(parents=True)
+        (path.parent / "cohort.yml").write_text(PLAYBOOK)
+
+    @property
+    def credentials(self) -> Path:
+        return self.path.parent / "credentials" / self.path.name / "students"
+
+    def write(self, students: list[dict[str, Any]], hosts: int = 1, **settings: Any) -> None:
+        lab = {
+            f"lab-{chr(ord('a') + i)}": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+                                         "grafana_api_url": self.doubles[i].url}
+            for i in range(hosts)
+        }
+        (self.path / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"lab_vms": {"hosts": lab}}}}))
+        group_vars = {"grafana_admin_user": "admin", "grafana_admin_password": "admin", "cohort_name": "c42",
+                      "students": students, **settings}
+        (self.path / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars, sort_keys=False))
+
+    def start(self, *extra: str, callback: str = "default") -> subprocess.Popen:
+        env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
+        env.update({"no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost",
+                    "ANSIBLE_STDOUT_CALLBACK": callback, "ANSIBLE_NOCOLOR": "1",
+                    "ANSIBLE_LOCAL_TEMP": str(self.path.parent / "ansible-tmp")})
+        return subprocess.Popen(
+            [venv_bin("ansible-playbook"), "-i", str(self.path), str(self.path.parent / "cohort.yml"), *extra],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+    def run(self, *extra: str) -> subprocess.CompletedProcess:
+        process = self.start(*extra)
+        stdout, stderr = process.communicate(timeout=300)
+        self.outputs.append(stdout + stderr)
+        self.secrets.update(self.passwords().values())  # before a prune removes a file
+        return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+    def converge(self) -> subprocess.CompletedProcess:
+        result = self.run("-v", "--diff")
+        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+        return result
+
+    def passwords(self) -> dict[str, str]:
+        found = {p.stem: p.read_text().strip() for p in self.credentials.glob("*.txt")}
+        return {login: pw for login, pw in found.items() if pw}
+
+    def assert_no_password_printed(self) -> None:
+        assert len(self.secrets) > 1, "no generated password to look for"
+        for output in self.outputs:
+            for secret in self.secrets:
+                assert secret not in output, "a student password was printed"
+
+
+@pytest.fixture
+def cohort(tmp_path: Path, doubles: list[GrafanaDouble]) -> Cohort:
+    return Cohort(tmp_path / "cohort-c42", doubles)
+
+
+# --------------------------------------------------------------------------
+# What the double holds
+# --------------------------------------------------------------------------
+
+
+def org_id(double: GrafanaDouble, name: str) -> int | None:
+    org = double.get(f"/api/orgs/name/{name}")
+    return org["id"] if org else None
+
+
+def user(double: GrafanaDouble, login: str) -> dict[str, Any] | None:
+    return double.get(f"/api/users/lookup?loginOrEmail={login}")
+
+
+def members(double: GrafanaDouble, org: int) -> dict[str, str]:
+    return {m["login"]: m["role"] for m in double.get(f"/api/orgs/{org}/users")}
+
+
+def search(double: GrafanaDouble, org: int, kind: str) -> dict[str, dict[str, Any]]:
+    return {hit["uid"]: hit for hit in double.get(f"/api/search?type={kind}", org_id=org)}
+
+
+def snapshot(double: GrafanaDouble) -> dict[str, Any]:
+    """Everything the role manages, with the versions Grafana bumps on every write."""
+    state: dict[str, Any] = {"users": sorted((u["login"], u["email"], u["name"]) for u in double.get("/api/users"))}
+    for org in double.get("/api/orgs"):
+        oid = org["id"]
+        teams = double.get("/api/teams/search", org_id=oid)["teams"]
+        state[org["name"]] = {
+            "members": members(double, oid),
+            "teams": {t["name"]: sorted(m["login"] for m in double.get(f"/api/teams/{t['id']}/members", org_id=oid))
+                      for t in teams},
+            "folders": {uid: (double.get(f"/api/folders/{uid}", org_id=oid)["version"], hit.get("folderUid"))
+                        for uid, hit in search(double, oid, "dash-folder").items()},
+            "dashboards": {uid: double.get(f"/api/dashboards/uid/{uid}", org_id=oid)["dashboard"]["version"]
+                           for uid in search(double, oid, "dash-db")},
+            "datasources": sorted(d["uid"] for d in double.get("/api/datasources", org_id=oid)),
+        }
+    return state
+
+
+def recap_changed(output: str) -> int:
+    """The sum of changed= over the PLAY RECAP lines of all hosts."""
+    counts = [int(line.split("changed=")[1].split()[0]) for line in output.splitlines()
+              if "changed=" in line and "ok=" in line]
+    assert counts, "no PLAY RECAP in output:\n" + output[-2000:]
+    return sum(counts)
+
+
+def signs_in(double: GrafanaDouble, login: str, password: str) -> bool:
+    return double.call("GET", "/api/user", auth=(login, password)).status == 200
+
+
+def assert_credential_files_are_private(cohort: Cohort, logins: list[str]) -> None:
+    assert stat.S_IMODE(cohort.credentials.stat().st_mode) == 0o700
+    for login in logins:
+        assert stat.S_IMODE((cohort.credentials / f"{login}.txt").stat().st_mode) == 0o600, login
+
+
+# --------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------
+
+
+def test_single_org_cohort_reruns_unchanged_and_prunes_a_removed_student_only_with_prune_on(
+        cohort: Cohort, grafana: GrafanaDouble) -> None:
+    # The default starter dashboards: the grafana role's dashboards.
+    cohort.write(STUDENTS)
+    cohort.converge()
+
+    org = org_id(grafana, "c42")
+    assert org is not None
+    assert members(grafana, org) == {"admin": "Admin", "alice": "Editor", "bob": "Viewer", "chloe": "Admin"}
+    teams = {t["name"]: t["id"] for t in grafana.get("/api/teams/search", org_id=org)["teams"]}
+    assert set(teams) == {"team-a", "team-b"}
+    team_a = {m["login"] for m in grafana.get(f"/api/teams/{teams['team-a']}/members", org_id=org)}
+    assert {"alice", "bob"} <= team_a and "chloe" not in team_a
+    folders = search(grafana, org, "dash-folder")
+    assert {"cohort-c42-t-team-a", "cohort-c42-t-team-b"} <= set(folders)
+    assert grafana.get("/api/folders/cohort-c42-u-alice", org_id=org)["parentUid"] == "cohort-c42-t-team-a"
+    assert grafana.get("/api/folders/cohort-c42-u-chloe", org_id=org)["parentUid"] == "cohort-c42-t-team-b"
+    starters = sorted((ROOT / "roles" / "grafana" / "files" / "dashboards").glob("*.json")) or [STARTER]
+    dashboards = search(grafana, org, "dash-db")
+    for login in ("alice", "bob", "chloe"):
+        own = [d for d in dashboards.values() if d.get("folderUid") == f"cohort-c42-u-{login}"]
+        assert len(own) == len(starters), login
+
+    passwords = cohort.passwords()
+    assert set(passwords) == {"alice", "bob"}  # chloe's password comes from the inventory: her file is empty
+    assert (cohort.credentials / "chloe.txt").read_text() == ""
+    assert_credential_files_are_private(cohort, ["alice", "bob", "chloe"])
+    assert signs_in(grafana, "alice", passwords["alice"]) and signs_in(grafana, "chloe", GIVEN_PASSWORD)
+
+    # Alice (Editor) edits her copy; the re-run leaves it, and everything else, alone.
+    uid = next(u for u, d in dashboards.items() if d.get("folderUid") == "cohort-c42-u-alice")
+    mine = grafana.get(f"/api/dashboards/uid/{uid}", org_id=org)["dashboard"]
+    saved = {"dashboard": dict(mine, title="Alice's own"), "folderUid": "cohort-c42-u-alice", "overwrite": False}
+    edit = grafana.call("POST", "/api/dashboards/db", saved, org_id=org, auth=("alice", passwords["alice"]))
+    assert edit.status == 200, edit
+    before = snapshot(grafana)
+    second = cohort.converge()
+    assert recap_changed(second.stdout) == 0, second.stdout[-4000:]
+    assert snapshot(grafana) == before
+    assert grafana.get(f"/api/dashboards/uid/{uid}", org_id=org)["dashboard"]["title"] == "Alice's own"
+
+    # Bob leaves the inventory: without cohort_prune his user and folder stay, and the run says so.
+    cohort.write([STUDENTS[0], STUDENTS[2]])
+    kept = cohort.converge()
+    assert recap_changed(kept.stdout) == 0, kept.stdout[-4000:]
+    assert snapshot(grafana) == before
+    assert "no longer in cohort_students: bob" in kept.stdout
+    assert (cohort.credentials / "bob.txt").exists()
+
+    # With cohort_prune his user and folder go, and the controller forgets him; the others are untouched.
+    cohort.write([STUDENTS[0], STUDENTS[2]], cohort_prune=True)
+    cohort.converge()
+    assert user(grafana, "bob") is None
+    assert grafana.get("/api/folders/cohort-c42-u-bob", org_id=org) is None
+    assert not (cohort.credentials / "bob.txt").exists()
+    for login in ("alice", "chloe"):
+        assert user(grafana, login) is not None
+        assert grafana.get(f"/api/folders/cohort-c42-u-{login}", org_id=org) is not None
+    assert set(members(grafana, org)) == {"admin", "alice", "chloe"}
+    assert grafana.get(f"/api/dashboards/uid/{uid}", org_id=org)["dashboard"]["title"] == "Alice's own"
+    cohort.assert_no_password_printed()
+
+
+def test_org_per_student_layout_gives_each_student_an_org_on_every_lab_vm_then_rerun_changes_nothing(
+        cohort: Cohort, doubles: list[GrafanaDouble]) -> None:
+    datasource = {"name": "Prometheus", "uid": "prometheus", "type": "prometheus",
+                  "data_source_url": "http://prometheus:9090"}
+    cohort.write(STUDENTS, hosts=2, cohort_layout="org_per_student", cohort_starter_dashboards=[STARTER],
+                 cohort_datasources=[datasource])
+    cohort.converge()
+
+    passwords = cohort.passwords()
+    for double in doubles:  # both lab VMs, the same students and the same passwords
+        for student in STUDENTS:
+            login = student["login"]
+            org = org_id(double, f"c42-{login}")
+            assert org is not None, login
+            assert members(double, org)[login] == "Admin"
+            assert list(search(double, org, "dash-folder")) == [f"cohort-c42-u-{login}"]
+            assert len(search(double, org, "dash-db")) == 1
+            assert [d["uid"] for d in double.get("/api/datasources", org_id=org)] == ["prometheus"]
+        assert signs_in(double, "bob", passwords["bob"]) and signs_in(double, "chloe", GIVEN_PASSWORD)
+    assert_credential_files_are_private(cohort, ["alice", "bob", "chloe"])
+
+    before = [snapshot(double) for double in doubles]
+    second = cohort.converge()
+    assert recap_changed(second.stdout) == 0, second.stdout[-4000:]
+    assert [snapshot(double) for double in doubles] == before
+
+    # With cohort_prune, a student who left loses their user and their organization (with their folder).
+    cohort.write(STUDENTS[:2], hosts=2, cohort_layout="org_per_student", cohort_starter_dashboards=[STARTER],
+                 cohort_datasources=[datasource], cohort_prune=True)
+    cohort.converge()
+    for double in doubles:
+        assert user(double, "chloe") is None and org_id(double, "c42-chloe") is None
+        assert user(double, "alice") is not None and org_id(double, "c42-alice") is not None
+    assert not (cohort.credentials / "chloe.txt").exists()
+    cohort.assert_no_password_printed()
+
+
+BAD_COHORTS = {
+    "missing login": ([STUDENTS[0], {"name": "Bob Durand", "role": "Viewer"}], "student #2 (Bob Durand) has no login"),
+    "duplicate login": ([STUDENTS[0], dict(STUDENTS[1], login="Alice")],
+                        "student #2 (Bob Durand, login 'Alice'): the login is already used by "
+                        "student #1 (Alice Martin, login 'alice')"),
+    "unknown role": ([STUDENTS[0], dict(STUDENTS[1], role="Owner")],
+                     "student #2 (Bob Durand, login 'bob') has role 'Owner': use Admin, Editor or Viewer"),
+}
+
+
+def test_bad_student_entries_are_refused_with_one_line_before_any_change(
+        tmp_path: Path, doubles: list[GrafanaDouble], grafana: GrafanaDouble) -> None:
+    cohorts = {case: Cohort(tmp_path / case.replace(" ", "-") / "cohort-c42", doubles) for case in BAD_COHORTS}
+    running = {}
+    for case, (students, _message) in BAD_COHORTS.items():
+        cohorts[case].write(students)
+        running[case] = cohorts[case].start(callback="ansible.posix.json")
+    for case, process in running.items():
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode != 0, f"{case}: accepted"
+        failed = [result for play in json.loads(stdout)["plays"] for task in play["tasks"]
+                  for result in task["hosts"].values() if result.get("failed")]
+        assert len(failed) == 1, f"{case}: {stdout[-3000:]}{stderr[-2000:]}"
+        message = failed[0]["msg"]
+        assert message == BAD_COHORTS[case][1], case
+        assert "\n" not in message
+        assert not cohorts[case].credentials.exists(), f"{case}: credentials written before the check"
+    assert [u["login"] for u in grafana.get("/api/users")] == ["admin"]
+    assert org_id(grafana, "c42") is None
+
+
+def test_credentials_land_beside_the_inventories_git_ignored() -> None:
+    ignored = subprocess.run(["git", "check-ignore", "-q", "inventories/credentials/cohort-example/students/a.txt"],
+                             cwd=ROOT, check=False)
+    assert ignored.returncode == 0
