@@ -198,7 +198,6 @@ def test_datasource_cross_links_name_provisioned_uids() -> None:
             assert _render(uid, context) in provisioned, f"{ds['name']}{path}: {uid}"
 
 
-
 def test_the_role_pushes_every_dashboard_file_into_a_provisioned_folder() -> None:
     defaults = _role_defaults()
     listed = [entry["file"] for entry in defaults["grafana_dashboards"]]
