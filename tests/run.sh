@@ -49,8 +49,8 @@ run_pytest() {
 
 run_molecule() {
   export PATH="$VENV/bin:$PATH"
-  for scenario in molecule/*/; do
-    scenario=$(basename "$scenario")
+  for config in molecule/*/molecule.yml; do   # molecule/shared/ holds playbooks, not a scenario
+    scenario=$(basename "$(dirname "$config")")
     echo "--- molecule test -s $scenario"
     molecule test -s "$scenario"
   done
