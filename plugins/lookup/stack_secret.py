@@ -81,7 +81,13 @@ class LookupModule(LookupBase):
         self.set_options(var_options=variables, direct=kwargs)
         variables = variables or {}
         host = str(variables.get("inventory_hostname") or "localhost")
-        base = os.path.join(credentials_dir(variables), host)
+        # Variables reach a lookup untemplated: "{{ ... }}" in stack_credentials_dir must be resolved first, or
+        # the secret would land in a directory literally named after the expression.
+        resolved = dict(variables)
+        for name in ("stack_credentials_dir", "inventory_dir", "playbook_dir"):
+            if isinstance(resolved.get(name), str):
+                resolved[name] = self._templar.template(resolved[name])
+        base = os.path.join(credentials_dir(resolved), host)
         write = not variables.get("ansible_check_mode", False)
         values = []
         for name in terms:
