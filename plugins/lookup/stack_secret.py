@@ -27,6 +27,15 @@ options:
     description: Length of a generated secret.
     type: int
     default: 32
+  want:
+    description:
+      - C(value) returns the secrets, generating those that do not exist yet.
+      - C(path) returns the path of each secret's file on the controller and neither reads nor writes it.
+      - C(host_dir) returns the host's credentials directory, C(cohort_dir) the inventory's (the parent of every
+        host's); both ignore the terms and write nothing.
+    type: str
+    choices: [value, path, host_dir, cohort_dir]
+    default: value
 """
 
 EXAMPLES = r"""
@@ -34,11 +43,15 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ lookup('data2ai.grafana_stack.stack_secret', 'grafana_admin_password', length=24) }}"
   no_log: true
+
+- name: Where that password is kept on the controller (nothing is read or written)
+  ansible.builtin.debug:
+    msg: "{{ lookup('data2ai.grafana_stack.stack_secret', 'grafana_admin_password', want='path') }}"
 """
 
 RETURN = r"""
 _raw:
-  description: The secrets, in the order of the terms.
+  description: The secrets (or their paths), in the order of the terms; one directory for C(host_dir) and C(cohort_dir).
   type: list
   elements: str
 """
@@ -87,11 +100,18 @@ class LookupModule(LookupBase):
         for name in ("stack_credentials_dir", "inventory_dir", "playbook_dir"):
             if isinstance(resolved.get(name), str):
                 resolved[name] = self._templar.template(resolved[name])
-        base = os.path.join(credentials_dir(resolved), host)
+        cohort = credentials_dir(resolved)
+        base = os.path.join(cohort, host)
+        want = self.get_option("want")
+        if want == "cohort_dir":
+            return [cohort]
+        if want == "host_dir":
+            return [base]
         write = not variables.get("ansible_check_mode", False)
         values = []
         for name in terms:
-            if not name or set(str(name)) - SAFE_NAME:
+            if not name or set(str(name)) - SAFE_NAME or str(name).strip(".") == "":
                 raise AnsibleLookupError(f"stack_secret: '{name}' is not a valid secret name (letters, digits, _-.)")
-            values.append(read_or_create(os.path.join(base, str(name)), int(self.get_option("length")), write))
+            path = os.path.join(base, str(name))
+            values.append(path if want == "path" else read_or_create(path, int(self.get_option("length")), write))
         return values
