@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the test suite needs on the host, installed only when missing: Debian's docker.io and mmdebstrap, a running
-# dockerd (started in the background where there is no systemd), and python3-venv.
+# dockerd (started in the background where there is no systemd), python3-venv, and an ssh client (the lab_vms
+# scenario reaches its lab VMs over real SSH).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -10,6 +11,8 @@ command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
 [ -x /usr/bin/docker ] || missing+=(docker.io)
 command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
+command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq
