@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +29,38 @@ def run_playbook(playbook: Path, inventory: Path, *extra: str, env: dict | None 
 
 def docker(*args: str, check: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check)
+
+
+@dataclass(frozen=True)
+class PlaybookRun:
+    """One ansible-playbook run on localhost: its exit code and its whole output."""
+
+    returncode: int
+    output: str
+
+    @property
+    def recap(self) -> dict[str, int]:
+        match = re.search(r"^localhost\s*:\s*(ok=.+)$", self.output, re.MULTILINE)
+        assert match, f"no PLAY RECAP in the output:\n{self.output[-4000:]}"
+        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
+
+    @property
+    def changed_tasks(self) -> list[str]:
+        """The TASK and RUNNING HANDLER headers followed by a "changed:" result, for readable failures."""
+        found, current = [], ""
+        for line in self.output.splitlines():
+            if line.startswith(("TASK [", "RUNNING HANDLER [")):
+                current = line.rstrip(" *")
+            elif line.startswith("changed:") and current:
+                found.append(current)
+        return found
+
+    def failure_context(self) -> str:
+        """The tasks that changed, then the end of the output."""
+        return "changed: " + ", ".join(self.changed_tasks) + "\n...\n" + self.output[-6000:]
+
+    def assert_ok(self) -> None:
+        assert self.returncode == 0, f"ansible-playbook failed ({self.returncode}):\n{self.failure_context()}"
 
 
 def recap_changed(output: str) -> int:

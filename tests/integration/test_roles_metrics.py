@@ -34,6 +34,7 @@ from typing import Any
 
 import pytest
 import yaml
+from stack_testlib import PlaybookRun
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
@@ -157,27 +158,6 @@ def remove_test_resources() -> None:
 
 
 @dataclass(frozen=True)
-class Run:
-    returncode: int
-    output: str
-
-    @property
-    def recap(self) -> dict[str, int]:
-        match = re.search(r"^localhost\s*:\s*(.+)$", self.output, re.MULTILINE)
-        assert match, f"no PLAY RECAP in the output:\n{self.output[-4000:]}"
-        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
-
-    @property
-    def changed_tasks(self) -> list[str]:
-        """Names of the tasks that reported a change, for readable failures."""
-        blocks = re.split(r"^(?=TASK \[|RUNNING HANDLER \[)", self.output, flags=re.MULTILINE)
-        return [block.splitlines()[0] for block in blocks if re.search(r"^changed: ", block, re.MULTILINE)]
-
-    def assert_ok(self) -> None:
-        assert self.returncode == 0, f"ansible-playbook failed ({self.returncode}):\n{self.output[-8000:]}"
-
-
-@dataclass(frozen=True)
 class Stack:
     workdir: Path
     ports: dict[str, int]
@@ -189,7 +169,7 @@ class Stack:
     def url(self, port_name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[port_name]}{path}"
 
-    def converge(self, extra_vars: dict[str, Any] | None = None) -> Run:
+    def converge(self, extra_vars: dict[str, Any] | None = None) -> PlaybookRun:
         command = [str(ANSIBLE_PLAYBOOK), "-i", str(self.workdir / "inventory.yml"), str(self.workdir / "converge.yml")]
         if extra_vars:
             command += ["-e", json.dumps(extra_vars)]
@@ -204,7 +184,7 @@ class Stack:
         proc = subprocess.run(
             command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False
         )
-        return Run(proc.returncode, proc.stdout + proc.stderr)
+        return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
 
     def health_checks(self) -> list[dict[str, Any]]:
         """The roles' <role>_health_check values, as the playbook rendered them."""
@@ -327,8 +307,8 @@ def container_identity(name: str) -> tuple[str, str, bool]:
 @dataclass(frozen=True)
 class Converged:
     stack: Stack
-    first: Run
-    second: Run
+    first: PlaybookRun
+    second: PlaybookRun
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +338,7 @@ def stack(converged: Converged) -> Stack:
     return converged.stack
 
 
-def handler_ran(run: Run, handler: str) -> bool:
+def handler_ran(run: PlaybookRun, handler: str) -> bool:
     return f"RUNNING HANDLER [data2ai.grafana_stack.{handler}]" in run.output
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
+from stack_testlib import PlaybookRun
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
@@ -159,32 +160,6 @@ def remove_test_resources() -> None:
 
 
 @dataclass(frozen=True)
-class Run:
-    returncode: int
-    output: str
-
-    @property
-    def recap(self) -> dict[str, int]:
-        match = re.search(r"^localhost\s*:\s*(.+)$", self.output, re.MULTILINE)
-        assert match, f"no PLAY RECAP in the output:\n{self.output[-4000:]}"
-        return {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", match.group(1))}
-
-    @property
-    def changed_tasks(self) -> list[str]:
-        """The TASK and RUNNING HANDLER headers followed by a "changed:" result."""
-        found, current = [], ""
-        for line in self.output.splitlines():
-            if line.startswith(("TASK [", "RUNNING HANDLER [")):
-                current = line.rstrip(" *")
-            elif line.startswith("changed:") and current:
-                found.append(current)
-        return found
-
-    def assert_ok(self) -> None:
-        assert self.returncode == 0, f"ansible-playbook failed ({self.returncode}):\n{self.output[-8000:]}"
-
-
-@dataclass(frozen=True)
 class Stack:
     workdir: Path
     ports: dict[str, int]
@@ -196,7 +171,7 @@ class Stack:
     def url(self, port_name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[port_name]}{path}"
 
-    def converge(self, *arguments: str) -> Run:
+    def converge(self, *arguments: str) -> PlaybookRun:
         """Run the playbook; each argument is an extra var (key=value) or an ansible-playbook option (--check)."""
         command = [str(ANSIBLE_PLAYBOOK), "-i", str(self.workdir / "inventory.yml"), str(self.workdir / "converge.yml")]
         for argument in arguments:
@@ -205,7 +180,7 @@ class Stack:
         proc = subprocess.run(
             command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False
         )
-        return Run(proc.returncode, proc.stdout + proc.stderr)
+        return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
 
 
 def write_inventory(workdir: Path, ports: dict[str, int]) -> None:
@@ -280,8 +255,8 @@ def require_images() -> None:
 @dataclass(frozen=True)
 class Converged:
     stack: Stack
-    first: Run
-    second: Run
+    first: PlaybookRun
+    second: PlaybookRun
 
 
 @pytest.fixture(scope="module")
