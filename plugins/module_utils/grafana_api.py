@@ -230,6 +230,19 @@ class GrafanaClient:
         """GET that returns None when the object does not exist."""
         return self.request('GET', path, obj, query=query, missing_ok=True, **kwargs)
 
+    def user_by_login(self, login: str, obj: str) -> Dict[str, Any]:
+        """A user by login or email (``GET /api/users/lookup``, needs a server admin); a 404 raises."""
+        return self.request('GET', '/api/users/lookup', f"{obj} user '{login}'",
+                            query={'loginOrEmail': login}, use_org=False)
+
+    def team_by_name(self, name: str, obj: str) -> Dict[str, Any]:
+        """A team of the request org by exact name (``GET /api/teams/search``); a missing team raises 404."""
+        search = self.request('GET', '/api/teams/search', f"{obj} team '{name}'", query={'name': name}) or {}
+        for team in search.get('teams') or []:
+            if team.get('name') == name:
+                return team
+        raise GrafanaAPIError(f"{obj} team '{name}'", 404, 'team not found in the organization')
+
 
 def _read_error_body(exc: HTTPError) -> bytes:
     try:

@@ -133,8 +133,7 @@ class Team(GrafanaResource):
         wanted = self._wanted_members(members)
         for login in wanted:
             if login not in stored:
-                user = self.client.request('GET', '/api/users/lookup', f"{self.label} member '{login}'",
-                                           query={'loginOrEmail': login}, use_org=False)
+                user = self.client.user_by_login(login, f'{self.label} member')
                 self.api('POST', f'/api/teams/{team_id}/members', body={'userId': user['id']})
         for login in sorted(set(stored) - set(wanted)):
             self.api('DELETE', f'/api/teams/{team_id}/members/{stored[login]}')

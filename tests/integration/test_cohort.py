@@ -268,6 +268,20 @@ def test_single_org_cohort_reruns_unchanged_and_prunes_a_removed_student_only_wi
     saved = {"dashboard": dict(mine, title="Alice's own"), "folderUid": "cohort-c42-u-alice", "overwrite": False}
     edit = grafana.call("POST", "/api/dashboards/db", saved, org_id=org, auth=("alice", passwords["alice"]))
     assert edit.status == 200, edit
+
+    # Bob is a Viewer: he saves a dashboard in his own folder (Edit on it), not in a teammate's folder (View,
+    # through the team's folder) nor in another team's student's folder (which he cannot even read).
+    bob = ("bob", passwords["bob"])
+    for folder, status in (("cohort-c42-u-bob", 200), ("cohort-c42-u-alice", 403), ("cohort-c42-u-chloe", 403)):
+        board = {"dashboard": {"title": f"Bob in {folder}"}, "folderUid": folder}
+        reply = grafana.call("POST", "/api/dashboards/db", board, org_id=org, auth=bob)
+        assert reply.status == status, (folder, reply)
+    assert grafana.call("GET", f"/api/dashboards/uid/{uid}", org_id=org, auth=bob).status == 200
+    chloes = next(u for u, d in dashboards.items() if d.get("folderUid") == "cohort-c42-u-chloe")
+    assert grafana.call("GET", f"/api/dashboards/uid/{chloes}", org_id=org, auth=bob).status == 403
+    acl = grafana.get("/api/folders/cohort-c42-u-bob/permissions", org_id=org)
+    assert sorted((e["userLogin"] or e.get("role"), e["permissionName"]) for e in acl) == [
+        ("Editor", "Edit"), ("bob", "Edit")]
     before = snapshot(grafana)
     second = cohort.converge()
     assert recap_changed(second.stdout) == 0, second.stdout[-4000:]
@@ -368,3 +382,15 @@ def test_credentials_land_beside_the_inventories_git_ignored() -> None:
     ignored = subprocess.run(["git", "check-ignore", "-q", "inventories/credentials/cohort-example/students/a.txt"],
                              cwd=ROOT, check=False)
     assert ignored.returncode == 0
+
+
+def test_check_mode_on_an_empty_grafana_reports_the_folders_and_their_permissions_and_creates_nothing(
+        cohort: Cohort, grafana: GrafanaDouble) -> None:
+    # Users, the org and the teams do not exist yet: the folder permissions naming them are warnings, not failures.
+    cohort.write(STUDENTS, cohort_starter_dashboards=[STARTER])
+    result = cohort.run("--check", "--diff")
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "check mode assumes it will be created" in result.stdout + result.stderr
+    assert "cohort-c42-u-bob (Edit)" in result.stdout
+    assert [u["login"] for u in grafana.get("/api/users")] == ["admin"]
+    assert org_id(grafana, "c42") is None

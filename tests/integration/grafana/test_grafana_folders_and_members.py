@@ -109,3 +109,84 @@ def test_team_members_kept_unless_enforced_in_a_cohort_org(ansible: Ansible, gra
                            enforce_members=True).changed
     # The team lives in the cohort org only.
     assert grafana.get("/api/teams/search?name=students", org_id=1)["teams"] == []
+
+
+def folder_acl(grafana: GrafanaDouble, uid: str, org_id: int | None = None) -> list[tuple[str, int]]:
+    """The folder's ACL as the double holds it: (login, team or role, permission level)."""
+    entries = grafana.get(f"/api/folders/{uid}/permissions", org_id=org_id)
+    return sorted((e.get("userLogin") or e.get("team") or e["role"], e["permission"]) for e in entries)
+
+
+def test_folder_permissions_replace_the_acl_idempotently_with_check_and_diff(
+        ansible: Ansible, grafana: GrafanaDouble) -> None:
+    grafana.create_user("bob")
+    team_id = grafana.call("POST", "/api/teams", {"name": "team-a"}).body["teamId"]
+    assert ansible.run("grafana_folder", uid="bob-own", title="Bob").changed
+    assert folder_acl(grafana, "bob-own") == [("Editor", 2), ("Viewer", 1)]  # Grafana's defaults
+    permissions = [{"user": "bob@example.org", "permission": "Edit"}, {"team": "team-a", "permission": "View"},
+                   {"role": "Editor", "permission": "Edit"}]
+
+    checked = ansible.run("grafana_folder", check=True, uid="bob-own", title="Bob", permissions=permissions)
+    assert checked.changed and not checked.failed
+    assert folder_acl(grafana, "bob-own") == [("Editor", 2), ("Viewer", 1)]  # nothing applied
+
+    result = ansible.run("grafana_folder", uid="bob-own", title="Bob", permissions=permissions)
+    assert result.changed
+    assert result.diff["before"]["permissions"] == [{"role": "Editor", "permission": "Edit"},
+                                                    {"role": "Viewer", "permission": "View"}]
+    wanted = [{"user": "bob", "permission": "Edit"}, {"team": "team-a", "permission": "View"},
+              {"role": "Editor", "permission": "Edit"}]
+    assert result.diff["after"]["permissions"] == wanted  # the login, not the email given
+    assert result["folder"]["permissions"] == wanted
+    assert folder_acl(grafana, "bob-own") == [("Editor", 2), ("bob", 2), ("team-a", 1)]
+    raw = grafana.get("/api/folders/bob-own/permissions")
+    assert {e["teamId"] for e in raw if e["teamId"]} == {team_id}
+
+    again = ansible.run("grafana_folder", uid="bob-own", title="Bob", permissions=permissions)
+    assert not again.changed
+    assert again.diff["before"] == again.diff["after"]
+    assert not ansible.run("grafana_folder", check=True, uid="bob-own", title="Bob", permissions=permissions).changed
+    # Unset: the ACL is left alone; an empty list empties it.
+    assert not ansible.run("grafana_folder", uid="bob-own", title="Bob").changed
+    assert ansible.run("grafana_folder", uid="bob-own", title="Bob", permissions=[]).changed
+    assert folder_acl(grafana, "bob-own") == []
+
+
+def test_new_folder_is_created_with_its_permissions_and_a_viewer_edits_in_it(
+        ansible: Ansible, grafana: GrafanaDouble) -> None:
+    grafana.create_user("bob", password="bob-pw-123")  # a Viewer of Main Org.
+    permissions = [{"user": "bob", "permission": "Edit"}]
+    result = ansible.run("grafana_folder", uid="bob-own", title="Bob", permissions=permissions)
+    assert result.changed and result.diff["before"] == {}
+    assert folder_acl(grafana, "bob-own") == [("bob", 2)]
+    assert not ansible.run("grafana_folder", uid="bob-own", title="Bob", permissions=permissions).changed
+    board = {"dashboard": {"title": "Mine"}, "folderUid": "bob-own"}
+    assert grafana.call("POST", "/api/dashboards/db", board, auth=("bob", "bob-pw-123")).status == 200
+
+
+def test_folder_permissions_for_an_unknown_user_or_team_fail_in_one_line(
+        ansible: Ansible, grafana: GrafanaDouble) -> None:
+    grafana.create_folder("labs", "Labs")
+    result = ansible.run("grafana_folder", uid="labs", title="Labs",
+                         permissions=[{"user": "nobody", "permission": "View"}])
+    assert result.failed and "\n" not in result.msg
+    assert result.msg.startswith("folder 'labs' user 'nobody': HTTP 404 ")
+    result = ansible.run("grafana_folder", uid="labs", title="Labs",
+                         permissions=[{"team": "ghosts", "permission": "View"}])
+    assert result.failed
+    assert result.msg == "folder 'labs' team 'ghosts': HTTP 404 team not found in the organization"
+    # Check mode warns instead: an earlier task of the play may create the user.
+    checked = ansible.run("grafana_folder", check=True, uid="labs", title="Labs",
+                          permissions=[{"user": "nobody", "permission": "View"}])
+    assert checked.changed and not checked.failed
+    assert folder_acl(grafana, "labs") == [("Editor", 2), ("Viewer", 1)]
+
+
+def test_folder_permission_entries_must_name_one_principal(ansible: Ansible, grafana: GrafanaDouble) -> None:
+    both = ansible.run("grafana_folder", uid="labs", title="Labs",
+                       permissions=[{"user": "admin", "role": "Viewer", "permission": "View"}])
+    assert both.failed and "mutually exclusive" in both.msg
+    viewers = [{"role": "Viewer", "permission": "View"}, {"role": "Viewer", "permission": "Edit"}]
+    twice = ansible.run("grafana_folder", uid="labs", title="Labs", permissions=viewers)
+    assert twice.failed and twice.msg == "folder 'labs': permissions name role 'Viewer' more than once"
+    assert grafana.get("/api/folders/labs") is None

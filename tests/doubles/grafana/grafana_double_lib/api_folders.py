@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .auth import new_uid
+from .auth import access_denied, new_uid
 from .common import as_int, page, slugify, uid_problem
+from .permissions import ACL_ROLES, ADMIN, PERMISSION_NAMES, can, default_acl, folder_acl
 from .state import now_iso
 from .web import ApiError, Request, Response, error, message, ok
 
@@ -33,6 +34,9 @@ def register(app: App) -> None:
     add("PUT", "/api/folders/{uid}", api.update, "Editor", "folders:write")
     add("DELETE", "/api/folders/{uid}", api.delete, "Editor", "folders:delete")
     add("POST", "/api/folders/{uid}/move", api.move, "Editor", "folders:write")
+    # Legacy ACL API over managed folder permissions: the caller needs Admin on the folder (checked inside).
+    add("GET", "/api/folders/{uid}/permissions", api.get_permissions, "Viewer", "folders.permissions:read")
+    add("POST", "/api/folders/{uid}/permissions", api.set_permissions, "Viewer", "folders.permissions:write")
 
 
 class FolderApi:
@@ -166,6 +170,7 @@ class FolderApi:
             "updated": created,
             "created_by": login or "admin",
             "updated_by": login or "admin",
+            "acl": default_acl(parent_uid, created),
         }
         self.store.items("folders").append(folder)
         return folder
@@ -239,3 +244,95 @@ class FolderApi:
         for dash in [d for d in self.store.where("dashboards", org_id=request.org_id) if d["folder_uid"] in uids]:
             self.store.remove("dashboards", dash)
         return message("Folder deleted")
+
+    # -- permissions (pkg/api/folder_permission.go) --
+
+    def _require_folder_admin(self, request: Request, action: str) -> dict[str, Any]:
+        folder = self.require(request.org_id, request.params["uid"])
+        if not can(self.store, request.identity, request.org_id, folder["uid"], ADMIN):
+            raise access_denied(f"{action}, scope folders:uid:{folder['uid']}")
+        return folder
+
+    def get_permissions(self, request: Request) -> Response:
+        """The folder's own managed entries (never its parents', never the org Admin role's implicit access)."""
+        folder = self._require_folder_admin(request, "folders.permissions:read")
+        return ok([dto for dto in (self._acl_dto(folder, entry) for entry in folder_acl(folder)) if dto])
+
+    def _acl_dto(self, folder: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any] | None:
+        permission = int(entry["permission"])
+        body: dict[str, Any] = {
+            "folderId": folder["id"],
+            "dashboardId": 0,
+            "created": entry.get("created") or folder["created"],
+            "updated": entry.get("updated") or folder["updated"],
+            "userId": 0,
+            "userLogin": "",
+            "userEmail": "",
+            "userAvatarUrl": "",
+            "teamId": 0,
+            "teamEmail": "",
+            "teamAvatarUrl": "",
+            "team": "",
+            "permission": permission,
+            "permissionName": PERMISSION_NAMES.get(permission, ""),
+            "uid": folder["uid"],
+            "title": folder["title"],
+            "slug": slugify(folder["title"]),
+            "isFolder": True,
+            "url": f"/dashboards/f/{folder['uid']}/{slugify(folder['title'])}",
+            "inherited": False,
+        }
+        if entry.get("user_id"):
+            user = self.store.find("users", id=entry["user_id"])
+            if user is None:
+                return None  # the user was deleted: Grafana deletes their managed permissions with them
+            body.update(userId=user["id"], userLogin=user["login"], userEmail=user["email"])
+        elif entry.get("team_id"):
+            team = self.store.find("teams", org_id=folder["org_id"], id=entry["team_id"])
+            if team is None:
+                return None
+            body.update(teamId=team["id"], team=team["name"], teamEmail=team["email"])
+        else:
+            body["role"] = entry["role"]
+        return body
+
+    def set_permissions(self, request: Request) -> Response:
+        """Replace the folder's whole ACL with the items sent (an empty list removes every entry)."""
+        body = request.json()
+        if not isinstance(body, dict):
+            raise error(400, "bad request data")
+        entries = [self._acl_entry(request.org_id, item) for item in body.get("items") or []]
+        folder = self._require_folder_admin(request, "folders.permissions:write")
+        now = now_iso()
+        by_key: dict[tuple[str, Any], dict[str, Any]] = {}
+        for entry in entries:
+            key = next((k, entry[k]) for k in ("user_id", "team_id", "role") if k in entry)
+            by_key[key] = dict(entry, created=now, updated=now)  # the last item for a user/team/role wins
+        folder["acl"] = list(by_key.values())
+        return message("Folder permissions updated")
+
+    def _acl_entry(self, org_id: int, item: Any) -> dict[str, Any]:
+        if not isinstance(item, dict):
+            raise error(400, "bad request data")
+        user_id, team_id, role = as_int(item.get("userId")), as_int(item.get("teamId")), item.get("role")
+        if user_id > 0 and team_id > 0:
+            raise error(400, "Permission cannot have both user and team", traceID="")
+        if (user_id > 0 or team_id > 0) and role:
+            raise error(400, "Permission cannot have role and user or team", traceID="")
+        permission = as_int(item.get("permission"))
+        if permission not in PERMISSION_NAMES:
+            # Double's own wording: Grafana maps an unknown level to no permission at all.
+            raise error(400, f"invalid permission {item.get('permission')!r}: use 1 (View), 2 (Edit) or 4 (Admin)")
+        if user_id > 0:
+            user = self.store.find("users", id=user_id)
+            if user is None or str(org_id) not in user["orgs"]:
+                raise error(500, "Failed to create permission", traceID="")
+            return {"user_id": user_id, "permission": permission}
+        if team_id > 0:
+            if self.store.find("teams", org_id=org_id, id=team_id) is None:
+                raise error(500, "Failed to create permission", traceID="")
+            return {"team_id": team_id, "permission": permission}
+        if role in ACL_ROLES:
+            return {"role": role, "permission": permission}
+        # Double's own wording for an item that names no one.
+        raise error(400, "a permission item needs a userId, a teamId or a role")
