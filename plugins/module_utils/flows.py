@@ -270,14 +270,22 @@ def also_grafana(settings: FlowSettings) -> str:
 # --------------------------------------------------------------------------
 
 
-def series_count(answer: Answer) -> tuple[int | None, str]:
-    """The value of a count(...) instant query, or None and why not."""
+def query_result(answer: Answer, source: str) -> tuple[list | None, str]:
+    """The data.result list of a Prometheus or Loki query answer, or None and why there is none."""
     if not answer.ok:
         return None, answer.describe()
     document = answer.json() or {}
     result = (document.get("data") or {}).get("result") if isinstance(document, dict) else None
     if not isinstance(result, list):
-        return None, f"not a Prometheus query answer: {snippet(answer.body)}"
+        return None, f"not a {source} query answer: {snippet(answer.body)}"
+    return result, ""
+
+
+def series_count(answer: Answer) -> tuple[int | None, str]:
+    """The value of a count(...) instant query, or None and why not."""
+    result, why = query_result(answer, "Prometheus")
+    if result is None:
+        return None, why
     if not result:
         return 0, "no series"
     try:
@@ -364,12 +372,9 @@ class LogWriter:
 
 def loki_lines(answer: Answer, marker: str) -> tuple[int | None, str]:
     """How many returned lines carry the marker, or None and why the query failed."""
-    if not answer.ok:
-        return None, answer.describe()
-    document = answer.json() or {}
-    result = (document.get("data") or {}).get("result") if isinstance(document, dict) else None
-    if not isinstance(result, list):
-        return None, f"not a Loki query answer: {snippet(answer.body)}"
+    result, why = query_result(answer, "Loki")
+    if result is None:
+        return None, why
     lines = sum(1 for stream in result for value in stream.get("values") or [] if marker in str(value[-1]))
     return lines, "" if lines else "no matching line"
 

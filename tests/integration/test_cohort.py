@@ -22,12 +22,7 @@ import yaml
 from stack_testlib import ROOT, venv_bin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "grafana"))
-from grafana_harness import (
-    DOUBLE_SCRIPT,
-    GrafanaDouble,
-    free_port,
-    wait_until_healthy,
-)
+from grafana_harness import DOUBLE_SCRIPT, GrafanaDouble, running_grafana_doubles
 
 STARTER = "dashboards/starter.json"  # the cohort role's own small starter dashboard (fast)
 PLAYBOOK = """\
@@ -56,39 +51,11 @@ if not DOUBLE_SCRIPT.exists():
 # --------------------------------------------------------------------------
 
 
-def _start_double(workdir: Path) -> GrafanaDouble:
-    port = free_port()
-    workdir.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GF_")}
-    command = [sys.executable, str(DOUBLE_SCRIPT), "--host", "127.0.0.1", "--port", str(port),
-               "--data-dir", str(workdir / "data"), "--skip-backend-check", "--no-persist",
-               "--config", str(workdir / "grafana.ini"), "--provisioning", str(workdir / "provisioning")]
-    log_path = workdir / "double.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    return GrafanaDouble(f"http://127.0.0.1:{port}", process, log_path)
-
-
 @pytest.fixture(scope="module")
 def doubles(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[GrafanaDouble]]:
     workdir = tmp_path_factory.mktemp("cohort-grafana-doubles")
-    started = [_start_double(workdir / name) for name in ("a", "b")]
-    try:
-        for double in started:
-            try:
-                wait_until_healthy(double.url, double.process)
-            except RuntimeError as exc:
-                pytest.fail(f"{exc}\n{double.tail_log()}")
+    with running_grafana_doubles(workdir / "a", workdir / "b", options=("--no-persist",)) as started:
         yield started
-    finally:
-        for double in started:
-            double.process.terminate()
-        for double in started:
-            try:
-                double.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                double.process.kill()
-                double.process.wait()
 
 
 @pytest.fixture(autouse=True)

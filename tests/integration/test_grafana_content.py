@@ -8,14 +8,9 @@ nothing. Everything lives in pytest's temporary directory; no container is invol
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +20,10 @@ import pytest
 import yaml
 from stack_testlib import ROOT, recap_changed, run_playbook, venv_bin
 
-DOUBLE_SCRIPT = ROOT / "tests" / "doubles" / "grafana" / "grafana_double.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent / "grafana"))
+from grafana_harness import ADMIN, DOUBLE_SCRIPT, GrafanaDouble, running_grafana_doubles
+
 ROLE_DIR = ROOT / "roles" / "grafana"
-ADMIN = ("admin", "admin")
 EXTRA_DASHBOARD_UID = "gsttest-cd-extra"
 
 if not DOUBLE_SCRIPT.exists() or not Path(venv_bin("ansible-playbook")).exists():
@@ -35,80 +31,12 @@ if not DOUBLE_SCRIPT.exists() or not Path(venv_bin("ansible-playbook")).exists()
 
 
 # --------------------------------------------------------------------------- the Grafana TEST DOUBLE
-class GrafanaDoubleClient:
-    """Direct API calls to the Grafana TEST DOUBLE, for the assertions (never through the modules)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-    def request(self, path: str, auth: bool = True) -> tuple[int, Any]:
-        headers = {}
-        if auth:
-            headers["Authorization"] = "Basic " + base64.b64encode(":".join(ADMIN).encode()).decode()
-        request = urllib.request.Request(self.url + path, headers=headers)
-        try:
-            with self.opener.open(request, timeout=10) as response:
-                status, body = response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            status, body = exc.code, exc.read()
-        return status, json.loads(body) if body else None
-
-    def get(self, path: str) -> Any:
-        status, body = self.request(path)
-        assert status == 200, f"GET {path}: {status} {body}"
-        return body
-
-    def violations(self) -> list[dict[str, Any]]:
-        status, body = self.request("/__double__/violations", auth=False)
-        assert status == 200, body
-        return body
-
-    def wait_until_healthy(self, process: subprocess.Popen, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"the Grafana test double exited with {process.returncode}")
-            try:
-                if self.request("/api/health", auth=False)[0] == 200:
-                    return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("the Grafana test double did not become healthy in time")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def grafana_double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GrafanaDoubleClient]:
-    workdir = tmp_path_factory.mktemp("grafana-double")
-    port = _free_port()
-    command = [venv_bin("python"), str(DOUBLE_SCRIPT), "--host", "127.0.0.1", "--port", str(port),
-               "--data-dir", str(workdir / "data"), "--skip-backend-check",
-               "--config", str(workdir / "grafana.ini"), "--provisioning", str(workdir / "provisioning")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GF_")}
-    log_path = workdir / "double.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    client = GrafanaDoubleClient(f"http://127.0.0.1:{port}")
-    try:
-        try:
-            client.wait_until_healthy(process)
-        except RuntimeError as exc:
-            pytest.fail(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}")
-        yield client
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def grafana_double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GrafanaDouble]:
+    with running_grafana_doubles(tmp_path_factory.mktemp("grafana-double")) as (double,):
+        yield double
 
 
 # --------------------------------------------------------------------------- the role's content step, twice
@@ -131,7 +59,7 @@ def _write_extra_dashboard(path: Path) -> None:
     }))
 
 
-def _write_playbook(workdir: Path, double: GrafanaDoubleClient) -> tuple[Path, Path, Path]:
+def _write_playbook(workdir: Path, double: GrafanaDouble) -> tuple[Path, Path, Path]:
     credentials_dir = workdir / "credentials"
     extra = workdir / "instructor-dashboard.json"
     _write_extra_dashboard(extra)
@@ -160,7 +88,7 @@ def _write_playbook(workdir: Path, double: GrafanaDoubleClient) -> tuple[Path, P
 
 
 @pytest.fixture(scope="module")
-def content_runs(grafana_double: GrafanaDoubleClient, tmp_path_factory: pytest.TempPathFactory) -> ContentRuns:
+def content_runs(grafana_double: GrafanaDouble, tmp_path_factory: pytest.TempPathFactory) -> ContentRuns:
     workdir = tmp_path_factory.mktemp("grafana-content")
     playbook, inventory, credentials_dir = _write_playbook(workdir, grafana_double)
     env = {"http_proxy": "", "https_proxy": "", "HTTP_PROXY": "", "HTTPS_PROXY": "", "all_proxy": "",
@@ -195,7 +123,7 @@ def test_first_run_changes_and_second_run_changes_nothing(content_runs: ContentR
 
 
 def test_every_datasource_exists_with_its_fixed_uid(content_runs: ContentRuns,
-                                                    grafana_double: GrafanaDoubleClient) -> None:
+                                                    grafana_double: GrafanaDouble) -> None:
     stored = {ds["uid"]: ds for ds in grafana_double.get("/api/datasources")}
     assert {uid: ds["type"] for uid, ds in stored.items()} == {
         "prometheus": "prometheus", "loki": "loki", "tempo": "tempo", "influxdb": "influxdb",
@@ -206,7 +134,7 @@ def test_every_datasource_exists_with_its_fixed_uid(content_runs: ContentRuns,
     assert stored["prometheus"]["isDefault"] is True
 
 
-def test_datasources_are_cross_linked(content_runs: ContentRuns, grafana_double: GrafanaDoubleClient) -> None:
+def test_datasources_are_cross_linked(content_runs: ContentRuns, grafana_double: GrafanaDouble) -> None:
     prometheus = grafana_double.get("/api/datasources/uid/prometheus")["jsonData"]
     loki = grafana_double.get("/api/datasources/uid/loki")["jsonData"]
     tempo = grafana_double.get("/api/datasources/uid/tempo")["jsonData"]
@@ -226,7 +154,7 @@ def test_datasources_are_cross_linked(content_runs: ContentRuns, grafana_double:
 
 
 def test_influxdb_datasource_uses_flux_and_the_influxdb_admin_token(content_runs: ContentRuns,
-                                                                    grafana_double: GrafanaDoubleClient) -> None:
+                                                                    grafana_double: GrafanaDouble) -> None:
     influxdb = grafana_double.get("/api/datasources/uid/influxdb")
     assert influxdb["jsonData"] == {"version": "Flux", "organization": "data2ai", "defaultBucket": "training"}
     assert influxdb["secureJsonFields"] == {"token": True}
@@ -242,12 +170,12 @@ def test_the_token_is_never_printed(content_runs: ContentRuns) -> None:
         assert token not in run.stdout + run.stderr
 
 
-def test_folders_exist_with_their_fixed_uids(content_runs: ContentRuns, grafana_double: GrafanaDoubleClient) -> None:
+def test_folders_exist_with_their_fixed_uids(content_runs: ContentRuns, grafana_double: GrafanaDouble) -> None:
     for folder in _role_defaults()["grafana_folders"]:
         assert grafana_double.get(f"/api/folders/{folder['uid']}")["title"] == folder["title"]
 
 
-def test_every_dashboard_loads_from_its_folder(content_runs: ContentRuns, grafana_double: GrafanaDoubleClient) -> None:
+def test_every_dashboard_loads_from_its_folder(content_runs: ContentRuns, grafana_double: GrafanaDouble) -> None:
     expected = {**_dashboard_uids(), EXTRA_DASHBOARD_UID: "training"}
     for uid, folder_uid in expected.items():
         loaded = grafana_double.get(f"/api/dashboards/uid/{uid}")
@@ -261,5 +189,5 @@ def test_every_dashboard_loads_from_its_folder(content_runs: ContentRuns, grafan
 
 
 def test_the_double_recorded_no_spec_violation(content_runs: ContentRuns,
-                                               grafana_double: GrafanaDoubleClient) -> None:
+                                               grafana_double: GrafanaDouble) -> None:
     assert grafana_double.violations() == []

@@ -10,8 +10,6 @@ recorded are fetched, and any violation fails the test.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,12 +17,9 @@ import pytest
 from grafana_harness import (
     ANSIBLE_PLAYBOOK,
     DOUBLE_SCRIPT,
-    REPO_ROOT,
-    VENV_BIN,
     Ansible,
     GrafanaDouble,
-    free_port,
-    wait_until_healthy,
+    running_grafana_doubles,
 )
 
 if not ANSIBLE_PLAYBOOK.exists() or not DOUBLE_SCRIPT.exists():
@@ -34,29 +29,8 @@ if not ANSIBLE_PLAYBOOK.exists() or not DOUBLE_SCRIPT.exists():
 @pytest.fixture(scope="session")
 def grafana_double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GrafanaDouble]:
     """One Grafana TEST DOUBLE for the session, on a free 127.0.0.1 port."""
-    workdir = tmp_path_factory.mktemp("grafana-double")
-    port = free_port()
-    log_path = workdir / "double.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GF_")}
-    command = [str(VENV_BIN / "python"), str(DOUBLE_SCRIPT), "--host", "127.0.0.1", "--port", str(port),
-               "--data-dir", str(workdir / "data"), "--skip-backend-check",
-               "--config", str(workdir / "grafana.ini"), "--provisioning", str(workdir / "provisioning")]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
-    double = GrafanaDouble(f"http://127.0.0.1:{port}", process, log_path)
-    try:
-        try:
-            wait_until_healthy(double.url, process)
-        except RuntimeError as exc:
-            pytest.fail(f"{exc}\n{double.tail_log()}")
+    with running_grafana_doubles(tmp_path_factory.mktemp("grafana-double")) as (double,):
         yield double
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(autouse=True)

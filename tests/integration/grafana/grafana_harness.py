@@ -15,9 +15,12 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,6 +137,46 @@ class GrafanaDouble:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_grafana_double(workdir: Path, *options: str) -> GrafanaDouble:
+    """Starts the Grafana TEST DOUBLE as a process on a free 127.0.0.1 port, its state and log under ``workdir``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GF_")}
+    command = [sys.executable, str(DOUBLE_SCRIPT), "--host", "127.0.0.1", "--port", str(port),
+               "--data-dir", str(workdir / "data"), "--skip-backend-check",
+               "--config", str(workdir / "grafana.ini"), "--provisioning", str(workdir / "provisioning"), *options]
+    log_path = workdir / "double.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO_ROOT)
+    return GrafanaDouble(f"http://127.0.0.1:{port}", process, log_path)
+
+
+@contextmanager
+def running_grafana_doubles(*workdirs: Path, options: tuple[str, ...] = ()) -> Iterator[list[GrafanaDouble]]:
+    """One healthy Grafana TEST DOUBLE per directory (the test fails with the log's end if one is not), stopped
+    afterwards."""
+    started = [start_grafana_double(workdir, *options) for workdir in workdirs]
+    try:
+        for double in started:
+            try:
+                wait_until_healthy(double.url, double.process)
+            except RuntimeError as exc:
+                pytest.fail(f"{exc}\n{double.tail_log()}")
+        yield started
+    finally:
+        for double in started:
+            double.stop()
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 30.0) -> None:

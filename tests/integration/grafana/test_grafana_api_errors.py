@@ -75,14 +75,20 @@ class ScriptedGrafana:
         scheme = "https" if tls else "http"
         self.url = f"{scheme}://127.0.0.1:{self.httpd.server_address[1]}"
 
+    def __enter__(self) -> ScriptedGrafana:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
 
 @pytest.fixture
 def html_bad_gateway() -> Iterator[ScriptedGrafana]:
-    server = ScriptedGrafana(502, b"<html><body><h1>502 Bad Gateway</h1>\n<hr>nginx</body></html>\n", "text/html")
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    page = b"<html><body><h1>502 Bad Gateway</h1>\n<hr>nginx</body></html>\n"
+    with ScriptedGrafana(502, page, "text/html") as server:
+        yield server
 
 
 def test_non_json_error_body_gives_one_line_and_5xx_is_retried_a_bounded_number_of_times(
@@ -95,11 +101,8 @@ def test_non_json_error_body_gives_one_line_and_5xx_is_retried_a_bounded_number_
 
 @pytest.fixture
 def plain_text_not_found() -> Iterator[ScriptedGrafana]:
-    server = ScriptedGrafana(403, b"forbidden by proxy\nsecond line", "text/plain")
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with ScriptedGrafana(403, b"forbidden by proxy\nsecond line", "text/plain") as server:
+        yield server
 
 
 def test_client_errors_are_not_retried_and_text_bodies_fold_into_one_line(
@@ -112,11 +115,8 @@ def test_client_errors_are_not_retried_and_text_bodies_fold_into_one_line(
 
 @pytest.fixture
 def html_login_page() -> Iterator[ScriptedGrafana]:
-    server = ScriptedGrafana(200, b"<!DOCTYPE html>\n<html><title>Sign in</title></html>\n", "text/html")
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with ScriptedGrafana(200, b"<!DOCTYPE html>\n<html><title>Sign in</title></html>\n", "text/html") as server:
+        yield server
 
 
 def test_html_answer_with_status_200_fails_in_one_line_instead_of_crashing(
@@ -143,11 +143,8 @@ def self_signed(tmp_path: Path) -> tuple[Path, Path]:
 def tls_grafana(self_signed: tuple[Path, Path]) -> Iterator[ScriptedGrafana]:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*self_signed)
-    server = ScriptedGrafana(403, b'{"message":"reached over TLS"}', "application/json", tls=context)
-    server.thread.start()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
+    with ScriptedGrafana(403, b'{"message":"reached over TLS"}', "application/json", tls=context) as server:
+        yield server
 
 
 def test_tls_certificate_is_validated_against_ca_path(
