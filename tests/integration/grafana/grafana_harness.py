@@ -138,7 +138,6 @@ class GrafanaDouble:
         except OSError:
             return ""
 
-
     def stop(self) -> None:
         self.process.terminate()
         try:
