@@ -351,7 +351,7 @@ def test_credentials_land_beside_the_inventories_git_ignored() -> None:
     assert ignored.returncode == 0
 
 
-def test_check_mode_on_an_empty_grafana_reports_the_folders_and_their_permissions_and_creates_nothing(
+def test_check_mode_on_an_empty_grafana_double_reports_the_folders_and_their_permissions_and_creates_nothing(
         cohort: Cohort, grafana: GrafanaDouble) -> None:
     # Users, the org and the teams do not exist yet: the folder permissions naming them are warnings, not failures.
     cohort.write(STUDENTS, cohort_starter_dashboards=[STARTER])
