@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What the test suite needs on the host, installed only when missing: Debian's docker.io and mmdebstrap, a running
-# dockerd (started in the background where there is no systemd), python3-venv, and an ssh client (the lab_vms
-# scenario reaches its lab VMs over real SSH).
+# dockerd (started in the background where there is no systemd), python3-venv, an ssh client (the lab_vms
+# scenario reaches its lab VMs over real SSH) and openssl (test certificates).
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -13,6 +13,7 @@ command -v mmdebstrap >/dev/null 2>&1 || missing+=(mmdebstrap)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
 command -v ssh >/dev/null 2>&1 || missing+=(openssh-client)
 command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
   $SUDO apt-get update -qq

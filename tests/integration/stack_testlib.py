@@ -4,20 +4,43 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = "/usr/bin/docker"
 TEST_LABEL = "data2ai.grafana_stack.test=1"
+VENV_HINT = "run the tests from the project's venv: bash tests/run.sh venv && .venv/bin/pytest"
+IMAGES_HINT = "build the local test images: bash tests/images/build.sh"
 
 
 def venv_bin(tool: str) -> str:
-    """The tool from the Python environment running pytest (the project's .venv in CI)."""
+    """The command ``tool`` (ansible-playbook, ansible, ansible-galaxy, ...) installed beside the Python that runs
+    pytest, which is the project's .venv when tests/run.sh runs it. A missing one fails the calling test with a
+    one-line hint: a missing prerequisite is never a skip."""
     candidate = Path(sys.executable).parent / tool
-    return str(candidate) if candidate.exists() else tool
+    if not candidate.exists():
+        pytest.fail(f"{tool} not found beside {sys.executable}: {VENV_HINT}", pytrace=False)
+    return str(candidate)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def require_images(*images: str) -> None:
+    """Fails the calling test, in one line, when any of these local images is missing."""
+    missing = [image for image in images if docker("image", "inspect", image).returncode != 0]
+    if missing:
+        pytest.fail(f"local images missing ({', '.join(missing)}): {IMAGES_HINT}", pytrace=False)
 
 
 def run_playbook(playbook: Path, inventory: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -25,6 +48,15 @@ def run_playbook(playbook: Path, inventory: Path, *extra: str, env: dict | None 
         [venv_bin("ansible-playbook"), "-i", str(inventory), str(playbook), *extra],
         cwd=ROOT, capture_output=True, text=True, check=False, env={**os.environ, **(env or {})},
     )
+
+
+def ansible_playbook(*arguments: str, timeout: float = 1200, env: dict[str, str] | None = None) -> PlaybookRun:
+    """ansible-playbook from the venv, run from the repository root without colour; its exit code and output."""
+    environment = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                   **(env or {})}
+    proc = subprocess.run([venv_bin("ansible-playbook"), *arguments], cwd=ROOT, env=environment, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+    return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
 
 
 def docker(*args: str, check: bool = False) -> subprocess.CompletedProcess:

@@ -16,15 +16,11 @@ from typing import Any
 
 import pytest
 import yaml
+from stack_testlib import DOCKER, TEST_LABEL, require_images, venv_bin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ROLE_DIR = REPO_ROOT / "roles" / "alertmanager"
-VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
-ANSIBLE_PLAYBOOK = VENV_BIN / "ansible-playbook"
-DOCKER = "/usr/bin/docker"
 IMAGE = os.environ.get("GSTTEST_ALERTMANAGER_IMAGE", "data2ai-test/alertmanager:local")
-TEST_LABEL = "data2ai.grafana_stack.test=1"
-BUILD_HINT = "build the test images first: bash tests/images/build.sh"
 
 DUMMY_SECRETS = {
     "alertmanager_email_auth_password": "gsttest-dummy-smtp-password",
@@ -51,10 +47,7 @@ EVERY_RECEIVER_ON: dict[str, Any] = {
     **DUMMY_SECRETS,
 }
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason=f"ansible-playbook not found in {VENV_BIN}"),
-]
+pytestmark = pytest.mark.docker
 
 
 def render(workdir: Path, settings: dict[str, Any]) -> Path:
@@ -87,7 +80,7 @@ def render(workdir: Path, settings: dict[str, Any]) -> Path:
         json.dumps({**settings, "alertmanager_config_dir": str(config_dir)}), encoding="utf-8"
     )
     command = [
-        str(ANSIBLE_PLAYBOOK), "-i", "localhost,", "-c", "local",
+        venv_bin("ansible-playbook"), "-i", "localhost,", "-c", "local",
         "-e", "ansible_python_interpreter={{ ansible_playbook_python }}",
         "-e", f"@{workdir / 'settings.json'}", str(workdir / "render.yml"),
     ]
@@ -127,9 +120,7 @@ def receivers(config_dir: Path) -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module", autouse=True)
 def alertmanager_image() -> str:
-    found = subprocess.run([DOCKER, "image", "inspect", IMAGE], capture_output=True, text=True, check=False)
-    if found.returncode != 0:
-        pytest.fail(f"missing test image {IMAGE}: {BUILD_HINT}")
+    require_images(IMAGE)
     return IMAGE
 
 

@@ -22,7 +22,7 @@ import yaml
 from stack_testlib import ROOT, venv_bin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "grafana"))
-from grafana_harness import DOUBLE_SCRIPT, GrafanaDouble, running_grafana_doubles
+from grafana_harness import GrafanaDouble, running_grafana_doubles
 
 STARTER = "dashboards/starter.json"  # the cohort role's own small starter dashboard (fast)
 PLAYBOOK = """\
@@ -41,10 +41,6 @@ STUDENTS: list[dict[str, Any]] = [
      "password": "Given-by-vault-42"},
 ]
 GIVEN_PASSWORD = "Given-by-vault-42"
-
-if not DOUBLE_SCRIPT.exists():
-    pytest.skip("needs the Grafana test double", allow_module_level=True)
-
 
 # --------------------------------------------------------------------------
 # Two Grafana TEST DOUBLES (two lab VMs' Grafana), reset before each test

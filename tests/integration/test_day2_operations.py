@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import re
-import socket
 import struct
 import subprocess
 import time
@@ -35,12 +34,9 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import PlaybookRun, remove_labelled
+from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port, remove_labelled, require_images
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
-ANSIBLE_PLAYBOOK = VENV_BIN / "ansible-playbook"
-DOCKER = "/usr/bin/docker"
 TEST_LABEL_KEY = "data2ai.grafana_stack.test"
 PLAYBOOK_TIMEOUT = 1200
 
@@ -84,15 +80,6 @@ def docker(*args: str, check: bool = True, stdin: str | None = None,
         raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
     return proc
 
-
-def images_missing() -> list[str]:
-    return [image for image in LOCAL_IMAGES.values() if docker("image", "inspect", image, check=False).returncode]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -241,13 +228,10 @@ class Stack:
         """ansible-playbook on ``playbook`` (relative to the repository) with the current inventory."""
         if write_inventory:
             self.write_inventory()
-        command = [str(ANSIBLE_PLAYBOOK), "-i", str(self.inventory), playbook, *arguments]
+        command = ["-i", str(self.inventory), playbook, *arguments]
         if extra:
             command += ["-e", json.dumps(extra)]
-        env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-        proc = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT,
-                              env=env, check=False)
-        return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
+        return ansible_playbook(*command, timeout=PLAYBOOK_TIMEOUT)
 
     # -- what is on the host ------------------------------------------------------------------
 
@@ -420,10 +404,7 @@ RECEIVERS_ON = {
     "prometheus_alertmanager_targets": [],
 }
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason=f"ansible-playbook not found in {VENV_BIN}"),
-]
+pytestmark = pytest.mark.docker
 
 
 def _remove_next_tags() -> None:
@@ -442,9 +423,7 @@ class Converged:
 
 @pytest.fixture(scope="module")
 def converged(tmp_path_factory: pytest.TempPathFactory) -> Converged:
-    missing = images_missing()
-    if missing:
-        pytest.skip(f"local images missing ({', '.join(missing)}): bash tests/images/build.sh")
+    require_images(*LOCAL_IMAGES.values())
     remove_labelled(PREFIX)
     _remove_next_tags()
     stack = Stack(tmp_path_factory.mktemp("day2"), PREFIX, SUBNET,
@@ -467,8 +446,7 @@ def converged(tmp_path_factory: pytest.TempPathFactory) -> Converged:
 
 
 def test_check_mode_on_an_empty_host_reports_what_it_would_create_and_creates_nothing(tmp_path: Path) -> None:
-    if images_missing():
-        pytest.skip("local images missing: bash tests/images/build.sh")
+    require_images(*LOCAL_IMAGES.values())
     prefix = f"{PREFIX}empty-"
     stack = Stack(tmp_path, prefix, SUBNET)
     try:

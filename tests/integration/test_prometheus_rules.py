@@ -15,13 +15,12 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
+from stack_testlib import DOCKER, TEST_LABEL, require_images
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_DIR = REPO / "roles" / "prometheus" / "files" / "rules"
 RULE_TESTS_DIR = REPO / "tests" / "rules"
-DOCKER = "/usr/bin/docker"
 IMAGE = os.environ.get("GSTTEST_PROMETHEUS_IMAGE", "data2ai-test/prometheus:local")
-TEST_LABEL = "data2ai.grafana_stack.test=1"
 SEVERITIES = {"critical", "warning", "none"}
 # Alerts that fire whatever the input; they cannot have a quiet case.
 ALWAYS_FIRING = {"Watchdog"}
@@ -69,9 +68,7 @@ def promtool(*args: str, extra_mounts: dict[Path, str] | None = None) -> subproc
 
 @pytest.fixture(scope="module")
 def prometheus_image() -> str:
-    found = subprocess.run([DOCKER, "image", "inspect", IMAGE], capture_output=True, text=True, check=False)
-    if found.returncode != 0:
-        pytest.fail(f"missing test image {IMAGE}: build the test images first: bash tests/images/build.sh")
+    require_images(IMAGE)
     return IMAGE
 
 
@@ -131,7 +128,7 @@ def test_promtool_rejects_a_broken_rule(prometheus_image: str, tmp_path: Path) -
         "groups:\n  - name: broken\n    rules:\n      - alert: Broken\n        expr: rate(up[5m] > 0\n",
         encoding="utf-8",
     )
-    result = promtool("check", "rules", "/tmp/broken.yml", extra_mounts={broken: "/tmp/broken.yml"})
+    result = promtool("check", "rules", "/check/broken.yml", extra_mounts={broken: "/check/broken.yml"})
     assert result.returncode != 0
     assert "parse error" in (result.stdout + result.stderr)
 
@@ -146,6 +143,6 @@ def test_promtool_unit_tests_catch_a_wrong_expectation(prometheus_image: str, tm
     )
     test_file = tmp_path / "tampered.test.yml"
     test_file.write_text(tampered, encoding="utf-8")
-    result = promtool("test", "rules", "/tmp/tampered.test.yml", extra_mounts={test_file: "/tmp/tampered.test.yml"})
+    result = promtool("test", "rules", "/check/tampered.test.yml", extra_mounts={test_file: "/check/tampered.test.yml"})
     assert result.returncode != 0
     assert "FAILED" in result.stdout + result.stderr

@@ -20,7 +20,6 @@ import ipaddress
 import json
 import os
 import re
-import socket
 import stat
 import subprocess
 import time
@@ -34,12 +33,9 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import PlaybookRun
+from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
-ANSIBLE_PLAYBOOK = VENV_BIN / "ansible-playbook"
-DOCKER = "/usr/bin/docker"
 PREFIX = "gsttest-rm-"
 NETWORK = f"{PREFIX}net"
 TEST_LABEL_KEY = "data2ai.grafana_stack.test"
@@ -66,10 +62,7 @@ NOBODY_UID = 65534
 PLAYBOOK_TIMEOUT = 600
 READY_TIMEOUT = 90.0
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason=f"ansible-playbook not found in {VENV_BIN}"),
-]
+pytestmark = pytest.mark.docker
 
 
 # --------------------------------------------------------------------------
@@ -114,11 +107,6 @@ def wait_for(what: str, probe: Callable[[], bool], timeout: float = READY_TIMEOU
         time.sleep(0.5)
     pytest.fail(f"{what} not within {timeout:.0f} s")
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def free_subnet() -> str:
@@ -170,21 +158,12 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[port_name]}{path}"
 
     def converge(self, extra_vars: dict[str, Any] | None = None) -> PlaybookRun:
-        command = [str(ANSIBLE_PLAYBOOK), "-i", str(self.workdir / "inventory.yml"), str(self.workdir / "converge.yml")]
+        arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / "converge.yml")]
         if extra_vars:
-            command += ["-e", json.dumps(extra_vars)]
+            arguments += ["-e", json.dumps(extra_vars)]
         # The roles call `docker`; make it Debian's client, as everywhere in these tests.
-        env = {
-            **os.environ,
-            "PATH": f"/usr/bin:{os.environ.get('PATH', '')}",
-            "ANSIBLE_FORCE_COLOR": "0",
-            "ANSIBLE_NOCOLOR": "1",
-            "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        }
-        proc = subprocess.run(
-            command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False
-        )
-        return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
+        return ansible_playbook(*arguments, timeout=PLAYBOOK_TIMEOUT,
+                                env={"PATH": f"/usr/bin:{os.environ.get('PATH', '')}"})
 
     def health_checks(self) -> list[dict[str, Any]]:
         """The roles' <role>_health_check values, as the playbook rendered them."""

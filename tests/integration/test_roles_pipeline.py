@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
-import socket
 import subprocess
 import time
 import urllib.error
@@ -30,12 +28,9 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import PlaybookRun
+from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
-ANSIBLE_PLAYBOOK = VENV_BIN / "ansible-playbook"
-DOCKER = "/usr/bin/docker"
 PREFIX = "gsttest-rp-"
 NETWORK = f"{PREFIX}net"
 TEST_LABEL_KEY = "data2ai.grafana_stack.test"
@@ -52,10 +47,7 @@ VOLUME_INIT_IMAGE = "data2ai-test/base-bookworm:local"
 PLAYBOOK_TIMEOUT = 600
 READY_TIMEOUT = 90.0
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason=f"ansible-playbook not found in {VENV_BIN}"),
-]
+pytestmark = pytest.mark.docker
 
 
 # --------------------------------------------------------------------------
@@ -117,11 +109,6 @@ def dig(document: Any, dotted: str) -> Any:
     return node
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def free_subnet() -> str:
     """A /24 that overlaps no existing Docker network, for the test network."""
@@ -173,14 +160,10 @@ class Stack:
 
     def converge(self, *arguments: str) -> PlaybookRun:
         """Run the playbook; each argument is an extra var (key=value) or an ansible-playbook option (--check)."""
-        command = [str(ANSIBLE_PLAYBOOK), "-i", str(self.workdir / "inventory.yml"), str(self.workdir / "converge.yml")]
+        command = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / "converge.yml")]
         for argument in arguments:
             command += [argument] if argument.startswith("--") else ["-e", argument]
-        env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0"}
-        proc = subprocess.run(
-            command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=PLAYBOOK_TIMEOUT, check=False
-        )
-        return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
+        return ansible_playbook(*command, timeout=PLAYBOOK_TIMEOUT)
 
 
 def write_inventory(workdir: Path, ports: dict[str, int]) -> None:

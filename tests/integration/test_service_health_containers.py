@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-DOCKER = "/usr/bin/docker"
-LABEL = "data2ai.grafana_stack.test=1"
-ANSIBLE = str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "ansible")
+from stack_testlib import DOCKER, ROOT, venv_bin
+from stack_testlib import TEST_LABEL as LABEL
 
 
 def _docker(*args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -35,9 +30,8 @@ def names():
 
 def _run_module(checks: list[dict], timeout: float = 20) -> tuple[int, dict]:
     args = json.dumps({"checks": checks, "timeout": timeout, "interval": 0.5, "log_lines": 3})
-    ansible = ANSIBLE if Path(ANSIBLE).exists() else "ansible"
     proc = subprocess.run(
-        [ansible, "localhost", "-c", "local", "-m", "data2ai.grafana_stack.service_health", "-a", args,
+        [venv_bin("ansible"), "localhost", "-c", "local", "-m", "data2ai.grafana_stack.service_health", "-a", args,
          "-e", "ansible_python_interpreter={{ ansible_playbook_python }}", "-o"],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -22,14 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stack_testlib import venv_bin
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
-ANSIBLE = VENV_BIN / "ansible"
-ANSIBLE_PLAYBOOK = VENV_BIN / "ansible-playbook"
 MODULE = "data2ai.grafana_stack.service_health"
-
-pytestmark = pytest.mark.skipif(not ANSIBLE_PLAYBOOK.exists(), reason=f"ansible-playbook not found in {VENV_BIN}")
 
 
 # --------------------------------------------------------------------------
@@ -160,7 +157,7 @@ def localhost_args() -> list[str]:
         "-c",
         "local",
         "-e",
-        f"ansible_python_interpreter={VENV_BIN / 'python'}",
+        f"ansible_python_interpreter={sys.executable}",
     ]
 
 
@@ -194,7 +191,7 @@ def run_module_in_playbook(tmp_path: Path, module_args: dict[str, Any], check: b
     ]
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(json.dumps(play, indent=2))  # JSON is YAML
-    command = [str(ANSIBLE_PLAYBOOK), *localhost_args(), str(playbook)]
+    command = [venv_bin("ansible-playbook"), *localhost_args(), str(playbook)]
     if check:
         command.append("--check")
     process = subprocess.run(
@@ -306,7 +303,7 @@ def test_ad_hoc_run_exits_non_zero_when_a_service_is_down(tmp_path: Path, refuse
 
     process = subprocess.run(
         [
-            str(ANSIBLE),
+            venv_bin("ansible"),
             "localhost",
             *localhost_args(),
             "-m",

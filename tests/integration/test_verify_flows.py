@@ -3,28 +3,25 @@ own flow, with a detail that names the link.
 
 The stack is converged once for this module by site.yml on this host's Docker engine, from the local test images
 (inventories/local-test-images), with its own prefix gsttest-vf-, network gsttest-vf-monitoring on 172.31.243.0/24,
-directories under /tmp/gsttest-vf/, and every published port a free one on 127.0.0.1, so it runs beside Molecule's
-default scenario. Alertmanager's verify receiver posts to the network's gateway 172.31.243.1, where verify.yml's
-alerts flow listens. Cleanup removes exactly the gsttest-vf- containers, volumes and network, before the run
-(leftovers of an aborted one) and after it, even when a test fails.
+directories under pytest's temporary directory, and every published port a free one on 127.0.0.1, so it runs
+beside Molecule's default scenario. Alertmanager's verify receiver posts to the network's gateway 172.31.243.1,
+where verify.yml's alerts flow listens. Cleanup removes exactly the gsttest-vf- containers, volumes and network,
+before the run (leftovers of an aborted one) and after it, even when a test fails.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from stack_testlib import ROOT, docker, remove_labelled, run_playbook, venv_bin
+from stack_testlib import ROOT, docker, free_port, remove_labelled, require_images, run_playbook
 from test_alertmanager_config import check_config, receivers, render, route_of
 
 PREFIX = "gsttest-vf-"
-WORKDIR = Path("/tmp/gsttest-vf")
 INVENTORY = ROOT / "inventories" / "local-test-images"
 HOST_PORTS = (
     "grafana_host_port", "prometheus_host_port", "loki_host_port", "tempo_host_port", "tempo_otlp_grpc_host_port",
@@ -34,16 +31,7 @@ FLOWS = ("metrics", "logs", "traces", "alerts")
 # Promtail pushes to a port where no Loki listens: the logs flow must fail, and say so.
 WRONG_PUSH_URL = "http://loki:3999/loki/api/v1/push"
 
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.skipif(not Path(venv_bin("ansible-playbook")).exists(), reason="needs ansible-playbook"),
-]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+pytestmark = pytest.mark.docker
 
 
 def tail(proc: subprocess.CompletedProcess) -> str:
@@ -53,6 +41,7 @@ def tail(proc: subprocess.CompletedProcess) -> str:
 @dataclass
 class Stack:
     settings: Path
+    workdir: Path
 
     def verify(self, report_dir: Path, *extra: str) -> subprocess.CompletedProcess:
         return run_playbook(
@@ -82,35 +71,32 @@ def test_verification_alerts_go_to_the_verify_sink_only_whatever_their_severity(
 
 
 @pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    if docker("image", "inspect", "data2ai-test/grafana-double:local").returncode != 0:
-        pytest.fail("missing local test images: bash tests/images/build.sh")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    require_images("data2ai-test/grafana-double:local")
     remove_labelled(PREFIX)
-    shutil.rmtree(WORKDIR, ignore_errors=True)
-    WORKDIR.mkdir(parents=True)
+    workdir = tmp_path_factory.mktemp("verify-flows")
     settings = {
         "stack_prefix": PREFIX,
         "stack_network": f"{PREFIX}monitoring",
         "stack_subnet": "172.31.243.0/24",
-        "stack_base_dir": str(WORKDIR / "stack"),
-        "stack_credentials_dir": str(WORKDIR / "credentials"),
+        "stack_base_dir": str(workdir / "stack"),
+        "stack_credentials_dir": str(workdir / "credentials"),
         "stack_labels": {"data2ai.grafana_stack.test": "1"},
         "stack_bind_address": "127.0.0.1",
         **{variable: free_port() for variable in HOST_PORTS},
     }
-    settings_file = WORKDIR / "settings.json"
+    settings_file = workdir / "settings.json"
     settings_file.write_text(json.dumps(settings))
     try:
         converge = run_playbook(ROOT / "site.yml", INVENTORY, "-e", f"@{settings_file}", env={"ANSIBLE_NOCOLOR": "1"})
         assert converge.returncode == 0, tail(converge)
-        yield Stack(settings_file)
+        yield Stack(settings_file, workdir)
     finally:
         remove_labelled(PREFIX)
-        shutil.rmtree(WORKDIR, ignore_errors=True)
 
 
 def test_every_flow_passes_and_the_reports_say_so(stack: Stack) -> None:
-    report_dir = WORKDIR / "reports-ok"
+    report_dir = stack.workdir / "reports-ok"
     run = stack.verify(report_dir)
     assert run.returncode == 0, tail(run)
     rows = report_rows(report_dir / "localhost.md")
@@ -124,7 +110,7 @@ def test_every_flow_passes_and_the_reports_say_so(stack: Stack) -> None:
 
 
 def test_a_broken_promtail_push_url_fails_only_the_logs_flow(stack: Stack) -> None:
-    promtail_only = WORKDIR / "promtail.yml"
+    promtail_only = stack.workdir / "promtail.yml"
     promtail_only.write_text(
         "- name: Promtail only\n  hosts: all\n  gather_facts: false\n  roles: [data2ai.grafana_stack.promtail]\n"
     )
@@ -132,7 +118,7 @@ def test_a_broken_promtail_push_url_fails_only_the_logs_flow(stack: Stack) -> No
                           "-e", f"promtail_loki_push_url={WRONG_PUSH_URL}", env={"ANSIBLE_NOCOLOR": "1"})
     assert broken.returncode == 0, tail(broken)
 
-    report_dir = WORKDIR / "reports-broken"
+    report_dir = stack.workdir / "reports-broken"
     run = stack.verify(report_dir, "-e", "verify_timeout=30")
     assert run.returncode != 0, "a failing flow fails the host"
     assert "NOT READY, failing: logs" in run.stdout

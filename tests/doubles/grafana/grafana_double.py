@@ -4,7 +4,7 @@ This is NOT Grafana. It stands in for Grafana's HTTP API in the data2ai.grafana_
 validates every request and response against Grafana's OpenAPI spec.
 
     python3 tests/doubles/grafana/grafana_double.py --host 127.0.0.1 --port 3000 \
-        --data-dir /tmp/gf --skip-backend-check
+        --data-dir "$(mktemp -d)" --skip-backend-check
     python3 tests/doubles/grafana/grafana_double.py cli admin reset-admin-password NEW
 """
 

@@ -15,7 +15,7 @@ arch="$(uname -m)"
 stamp="$build/wheels/.requirements-$arch"
 
 pip_cmd=(python3 -m pip)
-for candidate in "${VIRTUAL_ENV:-}/bin/pip" /tmp/venv/bin/pip; do
+for candidate in "${VIRTUAL_ENV:-}/bin/pip" "$repo_root/.venv/bin/pip"; do
     if [[ -x $candidate ]]; then
         pip_cmd=("$candidate")
         break

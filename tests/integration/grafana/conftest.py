@@ -14,16 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from grafana_harness import (
-    ANSIBLE_PLAYBOOK,
-    DOUBLE_SCRIPT,
-    Ansible,
-    GrafanaDouble,
-    running_grafana_doubles,
-)
-
-if not ANSIBLE_PLAYBOOK.exists() or not DOUBLE_SCRIPT.exists():
-    pytest.skip(f"needs {ANSIBLE_PLAYBOOK} and the Grafana test double", allow_module_level=True)
+from grafana_harness import Ansible, GrafanaDouble, running_grafana_doubles
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -26,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stack_testlib import free_port, venv_bin
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-VENV_BIN = Path(os.environ.get("ANSIBLE_VENV_BIN", "/tmp/venv/bin"))
-ANSIBLE_PLAYBOOK = VENV_BIN / "ansible-playbook"
 DOUBLE_SCRIPT = REPO_ROOT / "tests" / "doubles" / "grafana" / "grafana_double.py"
 COLLECTION = "data2ai.grafana_stack"
 ADMIN = ("admin", "admin")
@@ -38,11 +36,6 @@ ADMIN = ("admin", "admin")
 # The Grafana TEST DOUBLE
 # --------------------------------------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -264,7 +257,7 @@ class Ansible:
             "hosts": "localhost",
             "connection": "local",
             "gather_facts": False,
-            "vars": {"ansible_python_interpreter": str(VENV_BIN / "python")},
+            "vars": {"ansible_python_interpreter": sys.executable},
             "tasks": tasks,
         }]
         if module_defaults:
@@ -274,7 +267,7 @@ class Ansible:
         return path
 
     def command(self, playbook: Path, check: bool, diff: bool) -> list[str]:
-        command = [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(playbook)]
+        command = [venv_bin("ansible-playbook"), "-i", "localhost,", str(playbook)]
         if check:
             command.append("--check")
         if diff:

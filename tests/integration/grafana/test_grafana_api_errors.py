@@ -131,7 +131,8 @@ def test_html_answer_with_status_200_fails_in_one_line_instead_of_crashing(
 @pytest.fixture
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     if not shutil.which("openssl"):
-        pytest.skip("needs openssl to make a certificate")
+        pytest.fail("openssl not found, needed to make a test certificate: bash scripts/host-prerequisites.sh",
+                    pytrace=False)
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
