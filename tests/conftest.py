@@ -1,4 +1,8 @@
-"""Suite-wide rule: in CI (CI=true) a skipped test is a failed test.
+"""Suite-wide setup: the checkout imports as the collection data2ai.grafana_stack, and in CI (CI=true) a skipped
+test is a failed test.
+
+collections/ansible_collections/data2ai/grafana_stack is a symlink to the repository root, so with collections/ on
+sys.path the plugins import under their FQCN, as from an installed collection.
 
 A missing prerequisite fails its test with a one-line hint (see tests/integration/stack_testlib.py); it never
 skips. A skip is left only for a case that a user's own choice makes impossible, and CI makes no such choice, so
@@ -8,8 +12,14 @@ there every skip, at collection or at run time, is reported as a failure that na
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
+
+COLLECTIONS = str(Path(__file__).resolve().parents[1] / "collections")
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 

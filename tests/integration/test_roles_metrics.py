@@ -335,8 +335,17 @@ def test_second_converge_changes_nothing(converged: Converged) -> None:
     assert converged.second.recap["changed"] == 0, converged.second.changed_tasks
 
 
+def gateway() -> str:
+    """The test network's gateway: the host as the containers see it, where Node Exporter listens."""
+    return inspect_network(NETWORK)["IPAM"]["Config"][0]["Gateway"]
+
+
+def inspect_network(name: str) -> dict[str, Any]:
+    return json.loads(docker("network", "inspect", name).stdout)[0]
+
+
 def test_containers_join_the_network_under_their_component_names(stack: Stack) -> None:
-    for component in ("prometheus", "alertmanager", "node-exporter", "cadvisor"):
+    for component in ("prometheus", "alertmanager", "cadvisor"):
         networks = inspect_container(name_of(component))["NetworkSettings"]["Networks"]
         assert component in networks[NETWORK]["Aliases"], f"{component}: {networks[NETWORK]['Aliases']}"
 
@@ -356,13 +365,22 @@ def test_prometheus_keeps_30_days_and_accepts_remote_write_and_reloads(stack: St
     assert flags["web.enable-lifecycle"] == "true"
 
 
+def test_prometheus_stores_the_exemplars_tempo_sends(stack: Stack) -> None:
+    assert stack.prometheus_api("status/flags")["enable-feature"] == "exemplar-storage"
+    # The exemplar storage has room only when the feature is on: 0 without the flag, 100000 (the default) with it.
+    status, body = http_get(stack.url("prometheus", "/metrics"))
+    assert status == 200
+    assert re.search(r"^prometheus_tsdb_exemplar_max_exemplars [1-9]", body, re.MULTILINE), \
+        [line for line in body.splitlines() if "exemplar_max" in line]
+
+
 def test_prometheus_scrapes_every_component_of_the_stack_by_its_name(stack: Stack) -> None:
     targets = stack.prometheus_api("targets")["activeTargets"]
     jobs = {target["labels"]["job"]: target["scrapeUrl"] for target in targets}
     assert jobs == {
         "prometheus": "http://localhost:9090/metrics",
         "grafana": "http://grafana:3000/metrics",
-        "node-exporter": "http://node-exporter:9100/metrics",
+        "node-exporter": f"http://{gateway()}:9100/metrics",
         "cadvisor": "http://cadvisor:8080/metrics",
         "alertmanager": "http://alertmanager:9093/metrics",
         "loki": "http://loki:3100/metrics",
@@ -394,15 +412,29 @@ def test_watchdog_goes_from_prometheus_to_alertmanager(stack: Stack) -> None:
     wait_for("the Watchdog alert in Alertmanager", watchdog_in_alertmanager)
 
 
-def test_node_exporter_is_unpublished_unprivileged_and_reads_the_host_read_only(stack: Stack) -> None:
+def test_node_exporter_runs_as_upstream_documents_and_listens_on_the_gateway_only(stack: Stack) -> None:
     container = inspect_container(name_of("node-exporter"))
-    assert not container["HostConfig"]["PortBindings"]
-    assert container["HostConfig"]["Privileged"] is False
-    assert container["HostConfig"]["PidMode"] in ("", "private")
+    host_config = container["HostConfig"]
+    assert (host_config["NetworkMode"], host_config["PidMode"], host_config["Privileged"]) == ("host", "host", False)
+    assert not host_config["PortBindings"]
     mounts = {mount["Destination"]: mount for mount in container["Mounts"]}
-    for target, source in (("/host/proc", "/proc"), ("/host/sys", "/sys"), ("/host/root", "/")):
-        assert mounts[target]["Source"] == source
-        assert mounts[target]["RW"] is False
+    assert (mounts["/host"]["Source"], mounts["/host"]["RW"]) == ("/", False)
+    assert "--path.rootfs=/host" in container["Args"]
+    assert f"--web.listen-address={gateway()}:9100" in container["Args"]
+    status, _ = http_get(f"http://{gateway()}:9100/metrics")
+    assert status == 200, "the host reaches Node Exporter on the stack network's gateway"
+
+
+def test_node_exporter_reports_the_hosts_network_interfaces(stack: Stack) -> None:
+    """The test network's bridge (br-<id>) exists only in the host's network namespace: a Node Exporter in a
+    container namespace of its own would report its eth0 and lo only."""
+    bridge = "br-" + inspect_network(NETWORK)["Id"][:12]
+
+    def bridge_reported() -> bool:
+        result = stack.prometheus_api("query", query=f'node_network_up{{job="node-exporter", device="{bridge}"}}')
+        return bool(result["result"])
+
+    wait_for(f"node_network_up for the host's bridge {bridge}", bridge_reported)
 
 
 def test_cadvisor_runs_unprivileged_without_devices_when_told(stack: Stack) -> None:
