@@ -1,5 +1,8 @@
 """playbooks/verify.yml against a whole stack of its own: every data flow passes, and a broken link fails only its
-own flow, with a detail that names the link.
+own flow, with a detail that names the link. The stack carries the cohort-example inventory's settings
+(inventories/cohort-example/group_vars/all/stack.yml), so the same converge shows that only Grafana faces the
+network with them: the cohort's stack_bind_address 0.0.0.0 is replaced by 127.0.0.2, a loopback address that
+stands for the lab network here.
 
 The stack is converged once for this module by site.yml on this host's Docker engine, from the local test images
 (inventories/local-test-images), with its own prefix gsttest-vf-, network gsttest-vf-monitoring on 172.31.243.0/24,
@@ -18,11 +21,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 from stack_testlib import ROOT, docker, free_port, remove_labelled, require_images, run_playbook
 from test_alertmanager_config import check_config, receivers, render, route_of
 
 PREFIX = "gsttest-vf-"
 INVENTORY = ROOT / "inventories" / "local-test-images"
+COHORT_EXAMPLE = ROOT / "inventories" / "cohort-example"
+# The vault values the cohort example refers to; the Slack URL points at a closed port of the container itself.
+COHORT_VAULT = {"vault_grafana_admin_password": "gsttest-vf-admin-pw-4242",
+                "vault_alertmanager_slack_api_url": "http://127.0.0.1:9/gsttest-vf-slack"}
+# The cohort's stack_bind_address is 0.0.0.0; a second loopback address stands for it, so nothing is published on
+# a real network while the test can still tell the stack's bind address from 127.0.0.1.
+LAB_NETWORK_ADDRESS = "127.0.0.2"
 HOST_PORTS = (
     "grafana_host_port", "prometheus_host_port", "loki_host_port", "tempo_host_port", "tempo_otlp_grpc_host_port",
     "tempo_otlp_http_host_port", "influxdb_host_port", "alertmanager_host_port", "cadvisor_host_port",
@@ -76,13 +87,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("verify-flows")
     settings = {
+        **yaml.safe_load((COHORT_EXAMPLE / "group_vars" / "all" / "stack.yml").read_text()),
+        **COHORT_VAULT,
         "stack_prefix": PREFIX,
         "stack_network": f"{PREFIX}monitoring",
         "stack_subnet": "172.31.243.0/24",
         "stack_base_dir": str(workdir / "stack"),
         "stack_credentials_dir": str(workdir / "credentials"),
         "stack_labels": {"data2ai.grafana_stack.test": "1"},
-        "stack_bind_address": "127.0.0.1",
+        "stack_bind_address": LAB_NETWORK_ADDRESS,
         **{variable: free_port() for variable in HOST_PORTS},
     }
     settings_file = workdir / "settings.json"
@@ -129,3 +142,15 @@ def test_a_broken_promtail_push_url_fails_only_the_logs_flow(stack: Stack) -> No
     print("logs flow detail:", detail)  # shown with pytest -s
     assert "marker not found in Loki" in detail and f"{PREFIX}promtail says" in detail, detail
     assert "| localhost | **NO** | pass | **FAIL** | pass | pass |" in (report_dir / "summary.md").read_text()
+
+
+def test_only_grafana_is_published_on_the_stack_bind_address_with_the_cohort_example_settings(stack: Stack) -> None:
+    names = docker("ps", "--filter", f"name=^{PREFIX}", "--format", "{{.Names}}").stdout.split()
+    published: dict[str, set[str]] = {}
+    for name in names:
+        bindings = json.loads(docker("inspect", "-f", "{{json .HostConfig.PortBindings}}", name).stdout) or {}
+        published[name[len(PREFIX):]] = {binding["HostIp"] for ports in bindings.values() for binding in ports}
+    assert {"grafana", "prometheus", "loki", "tempo", "alertmanager", "influxdb", "cadvisor"} <= set(published)
+    assert published.pop("grafana") == {LAB_NETWORK_ADDRESS}
+    others = {name: addresses for name, addresses in published.items() if addresses - {"127.0.0.1"}}
+    assert not others, f"published beyond the host's loopback: {others}"
