@@ -421,7 +421,7 @@ def tempo_config(tmp_path: Path, api: int, otlp_http: int, otlp_grpc: int, **ext
         "stream_over_http_enabled": True,
         "server": {"http_listen_port": api, "http_listen_address": LOCAL},
         "distributor": {"receivers": receivers},
-        "compactor": {"compaction": {"block_retention": "720h"}},
+        "backend_worker": {"compaction": {"block_retention": "720h"}},  # Tempo 3.x, the double's default
         "metrics_generator": {"storage": {"path": str(tmp_path / "tempo" / "generator"),
                                           "remote_write": [{"url": "http://prometheus:9090/api/v1/write",
                                                             "send_exemplars": True}]}},

@@ -20,7 +20,9 @@ from common.dockerapi import DockerClient, DockerError
 from common.logs import Log
 from common.metrics import Family
 
-VERSION = "v0.52.1-double"
+# The cAdvisor version the double mimics; its flags are in upstream/<UPSTREAM_VERSION>.json.
+UPSTREAM_VERSION = "0.60.5"
+VERSION = f"v{UPSTREAM_VERSION}-double"
 _LABEL_CHARS = re.compile(r"[^a-zA-Z0-9_]")
 
 

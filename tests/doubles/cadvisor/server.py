@@ -1,12 +1,15 @@
 """The cAdvisor TEST DOUBLE process (``/usr/bin/cadvisor -logtostderr -port=8080 ...``).
 
 Serves /healthz ("ok"), /metrics (container_* from the Docker API), and a plain
-/containers/ page. Accepts and ignores the usual cAdvisor flags.
+/containers/ page. Refuses a flag cAdvisor does not define (Go's flag package: message and exit 2); accepts and
+ignores the defined flags it does not implement.
 """
 
 from __future__ import annotations
 
 import html
+import sys
+from pathlib import Path
 from typing import Any
 
 from common import DOUBLE_NOTICE
@@ -14,8 +17,9 @@ from common.config import parse_duration, parse_go_flags
 from common.httpserver import Request, Response, Router, request_counter_for, start_server, wait_for_signal
 from common.logs import Log, banner
 from common.metrics import CONTENT_TYPE, Registry, process_families
+from common.strict import FLAG_EXIT_CODE, load_upstream, refuse_unknown_flags
 
-from cadvisor.collector import VERSION, Collector
+from cadvisor.collector import UPSTREAM_VERSION, VERSION, Collector
 
 BOOL_FLAGS = ("logtostderr", "docker_only", "alsologtostderr", "store_container_labels", "profiling",
               "disable_root_cgroup_stats", "allow_dynamic_housekeeping", "enable_load_reader", "version")
@@ -39,6 +43,10 @@ def router(registry: Registry, collector: Collector, metrics_path: str) -> Route
 
 def main(argv: list[str]) -> int:
     flags = parse_go_flags(argv, BOOL_FLAGS)
+    refused = refuse_unknown_flags(flags, load_upstream(Path(__file__).resolve().parent, UPSTREAM_VERSION))
+    if refused:
+        print(f"{refused}\nUsage of /usr/bin/cadvisor:", file=sys.stderr)
+        return FLAG_EXIT_CODE
     log = Log("cadvisor", "debug" if flags.get("v", "0") not in ("0", "") else "info")
     if flags.get("version") == "true":
         print(f"cAdvisor version {VERSION} ({DOUBLE_NOTICE})")

@@ -58,14 +58,17 @@ def expand_env(text: str) -> str:
     return _ENV_REF.sub(lambda m: os.environ.get(m.group(1)) or (m.group(2) or ""), text)
 
 
-def load_yaml_config(path: str | os.PathLike[str], expand: bool = False) -> dict[str, Any]:
-    """Load a YAML config file; a missing or malformed file is a ConfigError."""
+def read_config_text(path: str | os.PathLike[str], expand: bool = False) -> str:
+    """The text of a config file, with ``${VAR}`` expanded when asked; a missing file is a ConfigError."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"failed parsing config: {exc}") from exc
-    if expand:
-        text = expand_env(text)
+    return expand_env(text) if expand else text
+
+
+def parse_yaml_config(text: str, path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A YAML config document as a dict; malformed YAML or a non-mapping top level is a ConfigError."""
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -75,6 +78,11 @@ def load_yaml_config(path: str | os.PathLike[str], expand: bool = False) -> dict
     if not isinstance(data, dict):
         raise ConfigError(f"failed parsing config: {path}: top level is not a mapping")
     return data
+
+
+def load_yaml_config(path: str | os.PathLike[str], expand: bool = False) -> dict[str, Any]:
+    """Load a YAML config file; a missing or malformed file is a ConfigError."""
+    return parse_yaml_config(read_config_text(path, expand), path)
 
 
 def dig(config: Any, dotted: str, default: Any = None) -> Any:

@@ -24,8 +24,9 @@ from common.config import ConfigError, parse_duration, parse_go_flags, split_end
 from common.httpserver import HTTPError, Request, Response, Router, request_counter_for, start_server, wait_for_signal
 from common.logs import Log, banner
 from common.metrics import CONTENT_TYPE, Family, Registry, process_families
+from common.strict import load_upstream, unknown_flags
 
-from influxdb import VERSION, flux, lineprotocol
+from influxdb import UPSTREAM_VERSION, VERSION, flux, lineprotocol
 from influxdb.store import MetaStore, PointStore, operator_permissions, retention_rules
 
 INIT_VARS = ("DOCKER_INFLUXDB_INIT_USERNAME", "DOCKER_INFLUXDB_INIT_PASSWORD", "DOCKER_INFLUXDB_INIT_ORG",
@@ -61,6 +62,8 @@ def load_settings(flags: dict[str, str]) -> dict[str, str]:
 
 
 def _config_file(path: str) -> dict[str, str]:
+    """Every key of the first config file found. As in influxd (viper reads the whole file and looks up only the
+    keys of its options: influxdata/influxdb v2.9.1 kit/cli/viper.go), unknown keys are ignored, not refused."""
     base = Path(path)
     candidates = [base] if base.is_file() else [base / f"config.{ext}" for ext in ("json", "toml", "yaml", "yml")]
     for candidate in candidates:
@@ -554,6 +557,11 @@ def main(argv: list[str]) -> int:
     if args and args[0] == "run":
         args = args[1:]
     flags = parse_go_flags(args)
+    unknown = unknown_flags(flags, load_upstream(Path(__file__).resolve().parent, UPSTREAM_VERSION))
+    if unknown:
+        # cobra's message (influxd 2.x uses cobra and pflag); influxd then exits 1.
+        print(f"Error: unknown flag: --{unknown[0]}", file=sys.stderr)
+        return 1
     try:
         settings = load_settings(flags)
     except ConfigError as exc:

@@ -13,7 +13,9 @@ from typing import Any
 
 from common.config import ConfigError, dig, parse_duration
 
-VERSION = "3.6.0-double"
+# The Loki version the double mimics; its config keys and flags are in upstream/<UPSTREAM_VERSION>.json.
+UPSTREAM_VERSION = "3.7.6"
+VERSION = f"{UPSTREAM_VERSION}-double"
 
 DEFAULTS: dict[str, Any] = {
     "target": "all",

@@ -26,6 +26,7 @@ from common.httpserver import HTTPError, Request, Response, Router, request_coun
 from common.logs import Log, banner
 from common.metrics import CONTENT_TYPE, Family, Registry, process_families
 from common.readiness import Readiness
+from common.strict import FLAG_EXIT_CODE, load_strict_yaml_config, load_upstream, refuse_unknown_flags
 
 from loki import config as lokiconfig
 from loki import logql
@@ -411,6 +412,11 @@ def health_check(flags: dict[str, str]) -> int:
 
 def main(argv: list[str]) -> int:
     flags = parse_go_flags(argv, BOOL_FLAGS)
+    upstream = load_upstream(Path(__file__).resolve().parent, lokiconfig.UPSTREAM_VERSION)
+    refused = refuse_unknown_flags(flags, upstream)
+    if refused:
+        print(f"{refused}\nRun with -help to get list of available parameters", file=sys.stderr)
+        return FLAG_EXIT_CODE
     log = Log("loki", flags.get("log.level", "info"))
     if flag_true(flags, "version"):
         print(f"loki, version {lokiconfig.VERSION} ({DOUBLE_NOTICE})")
@@ -421,7 +427,7 @@ def main(argv: list[str]) -> int:
     try:
         if "config.file" not in flags:
             raise ConfigError("config file not specified: use -config.file=<path>")
-        config = load_yaml_config(flags["config.file"], flag_true(flags, "config.expand-env"))
+        config = load_strict_yaml_config(flags["config.file"], flag_true(flags, "config.expand-env"), upstream)
         lokiconfig.validate(config)
         if flag_true(flags, "verify-config"):
             log.info("config is valid")

@@ -7,19 +7,23 @@ server.http_listen_port. See tests/doubles/README.md for what it does not do.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from common import DOUBLE_NOTICE
-from common.config import ConfigError, dig, flag_true, load_yaml_config, parse_duration, parse_go_flags
+from common.config import ConfigError, dig, flag_true, parse_duration, parse_go_flags
 from common.httpserver import Request, Response, Router, request_counter_for, start_server, wait_for_signal
 from common.logs import Log, banner
 from common.metrics import CONTENT_TYPE, Registry, process_families
+from common.strict import load_strict_yaml_config, load_upstream
 
 from promtail.client import ClientMetrics, LokiClient
 from promtail.positions import Positions
 from promtail.targets import DockerTargets, Entry, FileTargets, TargetLoop, TargetMetrics
 
-VERSION = "3.6.0-double"
+# The Promtail version the double mimics; its config keys are in upstream/<UPSTREAM_VERSION>.json.
+UPSTREAM_VERSION = "3.6.11"
+VERSION = f"{UPSTREAM_VERSION}-double"
 
 
 def validate(config: dict[str, Any]) -> None:
@@ -123,8 +127,9 @@ def main(argv: list[str]) -> int:
         return 0
     banner(log, "Grafana Promtail", VERSION)
     try:
-        config = load_yaml_config(flags.get("config.file", "/etc/promtail/config.yml"),
-                                  flag_true(flags, "config.expand-env"))
+        upstream = load_upstream(Path(__file__).resolve().parent, UPSTREAM_VERSION)
+        config = load_strict_yaml_config(flags.get("config.file", "/etc/promtail/config.yml"),
+                                         flag_true(flags, "config.expand-env"), upstream)
         validate(config)
         if flag_true(flags, "check-syntax"):
             print("Valid config file! No syntax issues found")

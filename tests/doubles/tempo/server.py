@@ -22,7 +22,6 @@ from common.config import (
     dig,
     flag_true,
     format_duration,
-    load_yaml_config,
     parse_duration,
     parse_go_flags,
     split_endpoint,
@@ -31,11 +30,15 @@ from common.httpserver import HTTPError, Request, Response, Router, request_coun
 from common.logs import Log, banner
 from common.metrics import CONTENT_TYPE, Family, Registry, process_families
 from common.readiness import Readiness
+from common.strict import Upstream, load_strict_yaml_config, load_upstream
 
 from tempo import otlp, search
 from tempo.store import TraceStore
 
-VERSION = "2.10.0-double"
+# The Tempo version the double mimics: its config key set (upstream/<version>.json) and its config format.
+# The image sets it (Dockerfile ARG TEMPO_VERSION); the default is the version the tempo role pins.
+VERSION_ENV = "DOUBLE_TEMPO_VERSION"
+DEFAULT_UPSTREAM_VERSION = "3.0.3"
 VALID_RECEIVERS = ["zipkin", "otlp", "kafka", "jaeger"]
 # (receiver, protocol) -> (default endpoint, transport the double offers)
 RECEIVER_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
@@ -47,19 +50,25 @@ RECEIVER_DEFAULTS: dict[tuple[str, str], tuple[str, str]] = {
     ("jaeger", "thrift_binary"): ("localhost:6832", "udp-discard"),
     ("zipkin", ""): ("localhost:9411", "zipkin"),
 }
-KNOWN_TOP_LEVEL = {
-    "target", "http_api_prefix", "server", "internal_server", "distributor", "ingester_client",
-    "metrics_generator_client", "querier", "query_frontend", "compactor", "ingester", "metrics_generator",
-    "storage", "overrides", "memberlist", "usage_report", "cache", "stream_over_http_enabled",
-    "multitenancy_enabled", "backend_scheduler", "backend_scheduler_client", "backend_worker", "block_builder",
-    "ingest", "live_store", "live_store_client", "partition_ring_live_store",
-}
 INTRINSICS = ["duration", "event:name", "kind", "name", "rootName", "rootServiceName", "span:duration",
               "span:kind", "span:name", "span:status", "span:statusMessage", "status", "statusMessage",
               "trace:duration", "trace:rootName", "trace:rootService"]
 
 
-def validate(config: dict[str, Any]) -> None:
+def upstream_version() -> str:
+    return os.environ.get(VERSION_ENV, "") or DEFAULT_UPSTREAM_VERSION
+
+
+def major(version: str) -> int:
+    return int(version.split(".", 1)[0])
+
+
+def retention_key(version: str) -> str:
+    """Where block retention lives: the backend worker in 3.x, the compactor in 2.x."""
+    return "backend_worker.compaction" if major(version) >= 3 else "compactor.compaction"
+
+
+def validate(config: dict[str, Any], version: str = DEFAULT_UPSTREAM_VERSION) -> None:
     receivers = dig(config, "distributor.receivers", {}) or {}
     if not isinstance(receivers, dict):
         raise ConfigError("failed to create distributor: distributor.receivers must be a mapping")
@@ -76,7 +85,7 @@ def validate(config: dict[str, Any]) -> None:
     if not dig(config, "storage.trace.local.path"):
         raise ConfigError("failed to init module services: error initialising module: store: "
                           "storage.trace.local.path is required for the local backend")
-    parse_duration(dig(config, "compactor.compaction.block_retention", "336h"))
+    parse_duration(dig(config, f"{retention_key(version)}.block_retention", "336h"))
 
 
 def receiver_endpoints(config: dict[str, Any]) -> list[tuple[str, str, int, bool, str]]:
@@ -101,8 +110,8 @@ def receiver_endpoints(config: dict[str, Any]) -> list[tuple[str, str, int, bool
 
 
 class TempoDouble:
-    def __init__(self, config: dict[str, Any], log: Log) -> None:
-        self.config, self.log = config, log
+    def __init__(self, config: dict[str, Any], log: Log, version: str = DEFAULT_UPSTREAM_VERSION) -> None:
+        self.config, self.log, self.version = config, log, version
         self.multitenant = bool(config.get("multitenancy_enabled", False))
         self.store = make_store(config)
         delay = os.environ.get("DOUBLE_READY_DELAY")
@@ -110,7 +119,7 @@ class TempoDouble:
         self.readiness = Readiness(warmup, lambda d: f"Ingester not ready: waiting for {format_duration(d)} "
                                                      "after being ready")
         self.registry = Registry()
-        self.registry.build_info("tempo_build_info", VERSION)
+        self.registry.build_info("tempo_build_info", f"{version}-double")
         self.spans_received = self.registry.counter(
             "tempo_distributor_spans_received_total", "The total number of spans received per tenant", ("tenant",))
         self.bytes_received = self.registry.counter(
@@ -142,8 +151,9 @@ class TempoDouble:
         r.add("GET", "/metrics", lambda _r: Response(200, self.registry.render(), CONTENT_TYPE))
         r.add("GET", "/status/config", self.status_config)
         r.add("GET", "/status/services", self.services)
-        r.add("GET", "/status", lambda _r: Response.text(f"Tempo {VERSION} ({DOUBLE_NOTICE})\n"))
-        r.add("GET", "/status/version", lambda _r: Response.text(f"tempo, version {VERSION} ({DOUBLE_NOTICE})\n"))
+        r.add("GET", "/status", lambda _r: Response.text(f"Tempo {self.version}-double ({DOUBLE_NOTICE})\n"))
+        r.add("GET", "/status/version",
+              lambda _r: Response.text(f"tempo, version {self.version}-double ({DOUBLE_NOTICE})\n"))
         r.add("GET", "/api/echo", lambda _r: Response.text("echo"))
         r.add("GET", "/api/status/buildinfo", self.buildinfo)
         r.add("GET", "/api/traces/(?P<trace_id>[^/]+)", self.trace_v1)
@@ -171,7 +181,7 @@ class TempoDouble:
         return Response.text("".join(f"{name}: {state}\n" for name in names))
 
     def buildinfo(self, _req: Request) -> Response:
-        return Response.json({"version": VERSION, "revision": "double", "branch": "double",
+        return Response.json({"version": f"{self.version}-double", "revision": "double", "branch": "double",
                               "buildUser": "data2ai-test-double", "buildDate": "1970-01-01T00:00:00Z",
                               "goVersion": f"python{sys.version.split()[0]}"})
 
@@ -315,8 +325,9 @@ class TempoDouble:
         return r
 
     def retention_loop(self) -> None:
-        retention = parse_duration(dig(self.config, "compactor.compaction.block_retention", "336h"))
-        interval = max(1.0, parse_duration(dig(self.config, "compactor.compaction.compaction_cycle", "30s")))
+        compaction = retention_key(self.version)
+        retention = parse_duration(dig(self.config, f"{compaction}.block_retention", "336h"))
+        interval = max(1.0, parse_duration(dig(self.config, f"{compaction}.compaction_cycle", "30s")))
         while retention > 0:
             time.sleep(interval)
             dropped = self.store.apply_retention(time.time() - retention)
@@ -419,24 +430,29 @@ def start_receivers(double: TempoDouble, log: Log) -> list[Any]:
     return servers
 
 
+def load_config(flags: dict[str, str], upstream: Upstream) -> dict[str, Any]:
+    """The config file, refused like Tempo's yaml.UnmarshalStrict when a key is unknown to ``upstream``."""
+    if "config.file" not in flags:
+        raise ConfigError("failed parsing config: config file not specified: use -config.file=<path>")
+    return load_strict_yaml_config(flags["config.file"], flag_true(flags, "config.expand-env"), upstream)
+
+
 def main(argv: list[str]) -> int:
     flags = parse_go_flags(argv, ("config.expand-env", "version", "config.verify"))
     log = Log("tempo", flags.get("log.level", "info"))
+    version = upstream_version()
     if flag_true(flags, "version"):
-        print(f"tempo, version {VERSION} ({DOUBLE_NOTICE})")
+        print(f"tempo, version {version}-double ({DOUBLE_NOTICE})")
         return 0
-    banner(log, "Grafana Tempo", VERSION)
+    banner(log, "Grafana Tempo", f"{version}-double")
     try:
-        if "config.file" not in flags:
-            raise ConfigError("failed parsing config: config file not specified: use -config.file=<path>")
-        config = load_yaml_config(flags["config.file"], flag_true(flags, "config.expand-env"))
-        for key in sorted(set(config) - KNOWN_TOP_LEVEL):
-            log.warning("unknown top-level config key: the real Tempo parses strictly and may refuse it", key=key)
-        validate(config)
+        upstream = load_upstream(Path(__file__).resolve().parent, version)
+        config = load_config(flags, upstream)
+        validate(config, version)
         if flag_true(flags, "config.verify"):
             log.info("config is valid")
             return 0
-        double = TempoDouble(config, log)
+        double = TempoDouble(config, log, version)
         log.set_level(str(dig(config, "server.log_level", flags.get("log.level", "info"))))
     except ConfigError as exc:
         log.error("error running Tempo", err=str(exc))
