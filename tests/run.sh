@@ -156,16 +156,16 @@ done
 # Two lanes where the stages are independent and the machine (2 cores) has room: the venv is made while the
 # images build, and the molecule scenarios run while pytest does. Their resources never meet: each test module and
 # each scenario has its own name prefix, network and subnet, and removes only its own.
-wanted host && stage host
+if wanted host; then stage host; fi
 if wanted images && wanted venv; then
   start_lane venv
   stage images
   join_lane venv || exit $?
 else
-  wanted images && stage images
-  wanted venv && stage venv
+  if wanted images; then stage images; fi
+  if wanted venv; then stage venv; fi
 fi
-wanted gates && stage gates
+if wanted gates; then stage gates; fi
 if wanted pytest && wanted molecule; then
   start_lane molecule
   run_stage pytest
@@ -175,6 +175,6 @@ if wanted pytest && wanted molecule; then
   [ "$pytest_rc" -eq 0 ] || exit "$pytest_rc"
   [ "$molecule_rc" -eq 0 ] || exit "$molecule_rc"
 else
-  wanted pytest && stage pytest
-  wanted molecule && stage molecule
+  if wanted pytest; then stage pytest; fi
+  if wanted molecule; then stage molecule; fi
 fi

@@ -14,7 +14,7 @@ short_description: One line saying why a task failed, that keeps what no_log hid
 version_added: 1.0.0
 description:
   - Takes C(ansible_failed_result) in a C(rescue) section and returns the failed task's message and standard
-    error, joined by C(": "). For a loop, the first failed item's.
+    error, joined by a colon. For a loop, the first failed item's.
   - In a C(rescue) section C(ansible_failed_result) is the raw result, even for a task with C(no_log). When the task
     or the failed item was C(no_log), the filter returns C(output hidden (no_log)) and nothing of the result.
 options:

@@ -81,7 +81,6 @@ def docker(*args: str, check: bool = True, stdin: str | None = None,
     return proc
 
 
-
 @dataclass(frozen=True)
 class Reply:
     status: int

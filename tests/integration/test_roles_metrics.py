@@ -108,7 +108,6 @@ def wait_for(what: str, probe: Callable[[], bool], timeout: float = READY_TIMEOU
     pytest.fail(f"{what} not within {timeout:.0f} s")
 
 
-
 def free_subnet() -> str:
     """A /24 that overlaps no existing Docker network, for the test network."""
     used = []
@@ -421,7 +420,7 @@ def test_node_exporter_runs_as_upstream_documents_and_listens_on_the_gateway_onl
     assert (mounts["/host"]["Source"], mounts["/host"]["RW"]) == ("/", False)
     assert "--path.rootfs=/host" in container["Args"]
     assert f"--web.listen-address={gateway()}:9100" in container["Args"]
-    status, _ = http_get(f"http://{gateway()}:9100/metrics")
+    status, _body = http_get(f"http://{gateway()}:9100/metrics")
     assert status == 200, "the host reaches Node Exporter on the stack network's gateway"
 
 

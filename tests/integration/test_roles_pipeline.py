@@ -109,7 +109,6 @@ def dig(document: Any, dotted: str) -> Any:
     return node
 
 
-
 def free_subnet() -> str:
     """A /24 that overlaps no existing Docker network, for the test network."""
     used = []

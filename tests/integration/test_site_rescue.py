@@ -15,21 +15,27 @@ MARKER = "gsttest-rescue-marker-7f3a"
 def run_failing_task(tmp_path: Path, no_log: bool) -> tuple[str, dict]:
     """A block whose task fails with the marker on stderr, rescued by site.yml's own rescue tasks."""
     outcome_file = tmp_path / "outcome.json"
+    failing_task = {
+        "name": "Set a password",
+        "ansible.builtin.shell": f"echo 'ALTER ROLE failed for password {MARKER}' >&2; exit 3",
+        "no_log": no_log,
+        "changed_when": False,
+    }
+    hand_over = {
+        "name": "Hand the outcome to the test",
+        "ansible.builtin.copy": {"content": "{{ stack_outcome | to_json }}", "dest": str(outcome_file), "mode": "0600"},
+    }
     play = [{
         "name": "A failing task rescued as site.yml rescues it",
         "hosts": "localhost",
         "gather_facts": False,
         "vars": {"stack_host_summary": {"grafana_url": "http://grafana.invalid"}},
-        "tasks": [
-            {"name": "Deploy", "block": [{
-                "name": "Set a password",
-                "ansible.builtin.shell": f"echo 'ALTER ROLE failed for password {MARKER}' >&2; exit 3",
-                "no_log": no_log,
-                "changed_when": False,
-            }], "rescue": [{"ansible.builtin.include_tasks": str(ROOT / "playbooks" / "tasks" / "record_failure.yml")}],
-             "always": [{"name": "Hand the outcome to the test", "ansible.builtin.copy": {
-                 "content": "{{ stack_outcome | to_json }}", "dest": str(outcome_file), "mode": "0600"}}]},
-        ],
+        "tasks": [{
+            "name": "Deploy",
+            "block": [failing_task],
+            "rescue": [{"ansible.builtin.include_tasks": str(ROOT / "playbooks" / "tasks" / "record_failure.yml")}],
+            "always": [hand_over],
+        }],
     }]
     playbook = tmp_path / "playbook.yml"
     playbook.write_text(yaml.safe_dump(play, sort_keys=False))

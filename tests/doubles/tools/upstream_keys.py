@@ -133,9 +133,11 @@ def tempo(repo: str) -> None:
             set_path(tree, dotted)
         write("tempo", tag.lstrip("v"), {
             "component": f"Tempo {tag.lstrip('v')}",
-            "sources": [f"grafana/tempo {tag} docs/sources/tempo/configuration/manifest.md (generated from the "
-                        "default config by pkg/docsgen/generate_manifest.go)"]
-                       + [f"grafana/tempo {tag} {where}: {key}" for key, where in sorted(omitted.items())],
+            "sources": [
+                f"grafana/tempo {tag} docs/sources/tempo/configuration/manifest.md (generated from the "
+                "default config by pkg/docsgen/generate_manifest.go)",
+                *(f"grafana/tempo {tag} {where}: {key}" for key, where in sorted(omitted.items())),
+            ],
             "keys": tree,
         })
 
@@ -237,17 +239,19 @@ def promtail(repo: str, tag: str = "v3.6.11") -> None:
     })
     write("promtail", tag.lstrip("v"), {
         "component": f"Promtail {tag.lstrip('v')}",
-        "sources": [f"grafana/loki {tag} {p}" for p in (
-            "clients/pkg/promtail/config/config.go Config", "clients/pkg/promtail/server/server.go Config",
-            "docs/sources/shared/configuration.md server block (dskit server.Config, inlined)",
-            "clients/pkg/promtail/client/config.go Config", "vendor/github.com/grafana/dskit/backoff/backoff.go",
-            "clients/pkg/promtail/positions/positions.go Config",
-            "clients/pkg/promtail/scrapeconfig/scrapeconfig.go Config, ServiceDiscoveryConfig",
-            f"{vendor}/common/config/http_config.go HTTPClientConfig, ProxyConfig",
-            f"{vendor}/prometheus/model/relabel/relabel.go Config",
-            f"{vendor}/prometheus/discovery/moby/docker.go DockerSDConfig",
-            f"{vendor}/prometheus/discovery/targetgroup/targetgroup.go Group.UnmarshalYAML")]
-            + ["Blocks below the ones named here (pipeline stages, journal, syslog, ...) are not checked."],
+        "sources": [
+            *(f"grafana/loki {tag} {p}" for p in (
+                "clients/pkg/promtail/config/config.go Config", "clients/pkg/promtail/server/server.go Config",
+                "docs/sources/shared/configuration.md server block (dskit server.Config, inlined)",
+                "clients/pkg/promtail/client/config.go Config", "vendor/github.com/grafana/dskit/backoff/backoff.go",
+                "clients/pkg/promtail/positions/positions.go Config",
+                "clients/pkg/promtail/scrapeconfig/scrapeconfig.go Config, ServiceDiscoveryConfig",
+                f"{vendor}/common/config/http_config.go HTTPClientConfig, ProxyConfig",
+                f"{vendor}/prometheus/model/relabel/relabel.go Config",
+                f"{vendor}/prometheus/discovery/moby/docker.go DockerSDConfig",
+                f"{vendor}/prometheus/discovery/targetgroup/targetgroup.go Group.UnmarshalYAML")),
+            "Blocks below the ones named here (pipeline stages, journal, syslog, ...) are not checked.",
+        ],
         "keys": tree,
     })
 
