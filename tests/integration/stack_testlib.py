@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import re
 import socket
@@ -34,6 +36,19 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def free_subnet(first_octets: str, thirds: range = range(256)) -> str:
+    """A ``<first_octets>.<third>.0/24`` that overlaps no existing Docker network, for a test network."""
+    used = []
+    for network_id in docker("network", "ls", "-q").stdout.split():
+        configs = docker("network", "inspect", "-f", "{{json .IPAM.Config}}", network_id).stdout.strip()
+        used += [ipaddress.ip_network(c["Subnet"]) for c in json.loads(configs or "null") or [] if c.get("Subnet")]
+    for third in thirds:
+        candidate = ipaddress.ip_network(f"{first_octets}.{third}.0/24")
+        if not any(candidate.overlaps(net) for net in used if net.version == 4):
+            return str(candidate)
+    raise AssertionError(f"no free {first_octets}.x.0/24 subnet for a test network")
 
 
 def require_images(*images: str) -> None:

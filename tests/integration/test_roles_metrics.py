@@ -16,7 +16,6 @@ network, before the run (leftovers of an aborted run) and after it, even when a 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -33,7 +32,7 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port
+from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port, free_subnet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "gsttest-rm-"
@@ -108,19 +107,6 @@ def wait_for(what: str, probe: Callable[[], bool], timeout: float = READY_TIMEOU
     pytest.fail(f"{what} not within {timeout:.0f} s")
 
 
-def free_subnet() -> str:
-    """A /24 that overlaps no existing Docker network, for the test network."""
-    used = []
-    for network_id in docker("network", "ls", "-q").stdout.split():
-        configs = docker("network", "inspect", "-f", "{{json .IPAM.Config}}", network_id).stdout.strip()
-        used += [ipaddress.ip_network(c["Subnet"]) for c in json.loads(configs) or [] if c.get("Subnet")]
-    for third in range(100, 200):
-        candidate = ipaddress.ip_network(f"10.214.{third}.0/24")
-        if not any(candidate.overlaps(net) for net in used if net.version == 4):
-            return str(candidate)
-    raise AssertionError("no free 10.214.x.0/24 subnet for the test network")
-
-
 # --------------------------------------------------------------------------
 # Cleanup: exactly what this test names gsttest-rm-
 # --------------------------------------------------------------------------
@@ -181,7 +167,7 @@ def write_inventory(workdir: Path, ports: dict[str, int]) -> None:
         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
         "stack_prefix": PREFIX,
         "stack_network": NETWORK,
-        "stack_subnet": free_subnet(),
+        "stack_subnet": free_subnet("10.214", range(100, 200)),
         "stack_base_dir": str(workdir / "stack"),
         "stack_labels": {TEST_LABEL_KEY: "1"},
         "stack_bind_address": "127.0.0.1",

@@ -14,7 +14,6 @@ network, before the run (leftovers of an aborted run) and after it, even when a 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import subprocess
@@ -28,7 +27,7 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port
+from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port, free_subnet
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "gsttest-rp-"
@@ -109,19 +108,6 @@ def dig(document: Any, dotted: str) -> Any:
     return node
 
 
-def free_subnet() -> str:
-    """A /24 that overlaps no existing Docker network, for the test network."""
-    used = []
-    for network_id in docker("network", "ls", "-q").stdout.split():
-        configs = docker("network", "inspect", "-f", "{{json .IPAM.Config}}", network_id).stdout.strip()
-        used += [ipaddress.ip_network(c["Subnet"]) for c in json.loads(configs) or [] if c.get("Subnet")]
-    for third in range(200, 256):
-        candidate = ipaddress.ip_network(f"10.213.{third}.0/24")
-        if not any(candidate.overlaps(net) for net in used if net.version == 4):
-            return str(candidate)
-    raise AssertionError("no free 10.213.x.0/24 subnet for the test network")
-
-
 # --------------------------------------------------------------------------
 # Cleanup: exactly what this test names gsttest-rp-
 # --------------------------------------------------------------------------
@@ -171,7 +157,7 @@ def write_inventory(workdir: Path, ports: dict[str, int]) -> None:
         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
         "stack_prefix": PREFIX,
         "stack_network": NETWORK,
-        "stack_subnet": free_subnet(),
+        "stack_subnet": free_subnet("10.213", range(200, 256)),
         "stack_base_dir": str(workdir / "stack"),
         "stack_labels": {TEST_LABEL_KEY: "1"},
         "stack_bind_address": "127.0.0.1",
