@@ -382,6 +382,7 @@ NEXT_TAG = "gsttest-d2-next"
 # container's own loopback, and Prometheus sends no alerts, so nothing is ever sent to them.
 MARKERS = {
     "grafana_admin_password": "gsttest-mark-grafana-admin-7f3a",
+    "grafana_secret_key": "gsttest-mark-grafana-secret-key-5a61",
     "postgresql_password": "gsttest-mark-postgresql-91c2",
     "redis_password": "gsttest-mark-redis-4be0",
     "influxdb_admin_password": "gsttest-mark-influx-password-22d1",
@@ -660,6 +661,30 @@ def test_rotated_secrets_work_for_every_consumer_and_the_old_ones_fail(converged
     datasources = {ds["uid"]: ds for ds in grafana.state_file()["datasources"]}
     assert datasources["influxdb"]["secure"]["token"] == new_token, "Grafana's InfluxDB datasource has the old token"
     assert new_token not in run.output and new_db not in run.output and new_admin not in run.output
+
+
+def test_a_different_secret_key_stops_the_run_unless_rotation_is_asked_for(converged: Converged) -> None:
+    stack = converged.stack
+    key_file = stack.base_dir / "grafana" / "secrets" / "secret_key"
+    assert key_file.read_text() == MARKERS["grafana_secret_key"], "Grafana's secret_key is not the configured one"
+    grafana_ini = (stack.base_dir / "grafana" / "grafana.ini").read_text()
+    assert "secret_key = $__file{/etc/grafana/secrets/secret_key}" in grafana_ini
+    new_key = "gsttest-d2-rotated-secret-key-77b1"
+
+    refused = stack.run("site.yml", extra={"grafana_secret_key": new_key})
+    assert refused.returncode != 0, "a new secret_key was accepted without grafana_secret_key_rotate"
+    assert "grafana_secret_key differs from the key Grafana on this host encrypts its stored secrets with" \
+        in refused.output and "grafana_secret_key_rotate=true" in refused.output, refused.output[-3000:]
+    assert key_file.read_text() == MARKERS["grafana_secret_key"], "the refused key was written all the same"
+    assert new_key not in refused.output
+
+    stack.extra_vars["grafana_secret_key"] = new_key
+    rotated = stack.run("site.yml", extra={"grafana_secret_key_rotate": True})
+    rotated.assert_ok()
+    assert key_file.read_text() == new_key
+    assert any("Provision the datasources" in task or "datasource" in task.lower() for task in rotated.changed_tasks), \
+        f"the datasources' secrets were not sent again: {rotated.changed_tasks}"
+    assert new_key not in rotated.output
 
 
 # ==========================================================================
