@@ -756,3 +756,130 @@ def test_influxdb_double_refuses_setup_without_required_variables(doubles, tmp_p
     double = doubles("influxdb", [], env)
     assert double.wait_exit() != 0
     assert "DOCKER_INFLUXDB_INIT_BUCKET must be set" in double.log()
+
+
+def _influx_ids(base: str) -> tuple[str, str]:
+    org_id = get_json(f"{base}/api/v2/orgs?org=data2ai", TOKEN)["orgs"][0]["id"]
+    bucket_id = get_json(f"{base}/api/v2/buckets?org=data2ai&name=training", TOKEN)["buckets"][0]["id"]
+    return org_id, bucket_id
+
+
+def _influx_token(base: str, org_id: str, permissions: list[dict[str, Any]], description: str) -> str:
+    status, _h, body = http("POST", f"{base}/api/v2/authorizations",
+                            {"orgID": org_id, "description": description, "permissions": permissions}, TOKEN)
+    assert status == 201, body
+    return json.loads(body)["token"]
+
+
+def _influx_query(base: str, token: str, bucket: str, org: str = "data2ai") -> tuple[int, Any]:
+    flux = f'from(bucket: "{bucket}") |> range(start: -1h)'
+    status, _h, body = http("POST", f"{base}/api/v2/query?org={org}", {"query": flux, "type": "flux"},
+                            {"Authorization": f"Token {token}"})
+    return status, (body.decode() if status == 200 else json.loads(body))
+
+
+def _influx_write(base: str, token: str, bucket: str, org: str = "data2ai") -> tuple[int, Any]:
+    status, _h, body = http("POST", f"{base}/api/v2/write?org={org}&bucket={bucket}", "m v=1",
+                            {"Authorization": f"Token {token}"})
+    return status, json.loads(body) if body else None
+
+
+def test_influxdb_double_enforces_read_write_bucket_and_org_scope_like_influxdb(doubles, tmp_path):
+    """Write: 403 {"code": "forbidden", "message": "insufficient permissions for write"} (influxdata/influxdb v2.9.1
+    http/write_handler.go, checkBucketWritePermissions). Query: a bucket the token cannot read is looked up through the
+    authorized bucket service and reported as not found (query/stdlib/influxdata/influxdb/operators.go,
+    "could not find bucket"). An unknown token: 401 "unauthorized access"."""
+    _double, base = start_influx(doubles, tmp_path)
+    org_id, training = _influx_ids(base)
+    status, _h, body = http("POST", f"{base}/api/v2/buckets", {"orgID": org_id, "name": "other"}, TOKEN)
+    assert status == 201, body
+    other_org = json.loads(http("POST", f"{base}/api/v2/orgs", {"name": "elsewhere"}, TOKEN)[2])["id"]
+    status, _h, body = http("POST", f"{base}/api/v2/buckets", {"orgID": other_org, "name": "training"}, TOKEN)
+    assert status == 201, body
+    read = _influx_token(base, org_id, [{"action": "read", "resource": {"type": "buckets", "id": training,
+                                                                        "orgID": org_id}}], "read training")
+    write = _influx_token(base, org_id, [{"action": "write", "resource": {"type": "buckets", "id": training,
+                                                                          "orgID": org_id}}], "write training")
+    org_wide = _influx_token(base, org_id, [{"action": "read", "resource": {"type": "buckets", "orgID": org_id}}],
+                             "read every bucket of data2ai")
+
+    assert _influx_write(base, "gsttest-admin-token", "training")[0] == 204, "the operator token writes"
+    assert _influx_write(base, "gsttest-admin-token", "other")[0] == 204
+    assert _influx_query(base, "gsttest-admin-token", "other")[0] == 200, "the operator token reads any bucket"
+
+    assert _influx_query(base, read, "training")[0] == 200
+    assert _influx_write(base, read, "training") == (403, {"code": "forbidden",
+                                                           "message": "insufficient permissions for write"})
+    status, body = _influx_query(base, read, "other")
+    assert status == 404 and body["code"] == "not found"
+    assert 'could not find bucket "other"' in body["message"]
+    assert _influx_write(base, read, "other")[0] == 403
+    # The same bucket name in another org is another bucket: out of the token's org scope.
+    status, body = _influx_query(base, read, "training", org="elsewhere")
+    assert status == 404 and 'could not find bucket "training"' in body["message"]
+
+    assert _influx_write(base, write, "training")[0] == 204
+    assert _influx_query(base, write, "training")[0] == 404, "a write-only token cannot read"
+
+    assert _influx_query(base, org_wide, "other")[0] == 200
+    assert _influx_query(base, org_wide, "training", org="elsewhere")[0] == 404
+    assert _influx_write(base, org_wide, "other")[0] == 403
+
+    assert _influx_query(base, "gsttest-unknown", "training") == (401, {"code": "unauthorized",
+                                                                         "message": "unauthorized access"})
+    assert _influx_write(base, "gsttest-unknown", "training")[0] == 401
+
+
+def test_influxdb_double_shows_a_token_only_when_it_creates_it(doubles, tmp_path):
+    """InfluxDB 2.9 stores tokens hashed: listings and reads show an empty token (authorization/storage.go)."""
+    _double, base = start_influx(doubles, tmp_path)
+    org_id, training = _influx_ids(base)
+    token = _influx_token(base, org_id, [{"action": "read", "resource": {"type": "buckets", "id": training}}],
+                          "gsttest read")
+    assert token
+    listed = get_json(f"{base}/api/v2/authorizations?orgID={org_id}", TOKEN)["authorizations"]
+    assert {a["description"] for a in listed} == {"admin's Token", "gsttest read"}
+    assert all(a["token"] == "" for a in listed)
+    read_id = next(a["id"] for a in listed if a["description"] == "gsttest read")
+    assert get_json(f"{base}/api/v2/authorizations/{read_id}", TOKEN)["token"] == ""
+    assert http("DELETE", f"{base}/api/v2/authorizations/{read_id}", headers=TOKEN)[0] == 204
+    assert _influx_query(base, token, "training")[0] == 401, "a deleted token is unknown"
+
+
+def _run_influx_entrypoint(tmp_path: Path, env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """The double's /entrypoint.sh as the influxdb user would run it, with stand-ins for `id` (uid 1000) and
+    `influxd` (prints its environment), so its _FILE handling runs on this machine."""
+    stubs = tmp_path / "stubs"
+    stubs.mkdir(exist_ok=True)
+    (stubs / "id").write_text("#!/bin/sh\necho 1000\n")
+    (stubs / "influxd").write_text("#!/bin/sh\necho '--- influxd environment ---'\nenv\n")
+    for stub in stubs.iterdir():
+        stub.chmod(0o755)
+    clean = {"PATH": f"{stubs}:/usr/bin:/bin", **env}
+    proc = subprocess.run(["bash", str(DOUBLES_DIR / "influxdb" / "entrypoint.sh"), "influxd"], env=clean,
+                          capture_output=True, text=True, timeout=30, check=True)
+    before, _sep, after = proc.stdout.partition("--- influxd environment ---\n")
+    child = dict(line.split("=", 1) for line in after.splitlines() if "=" in line)
+    return before, child
+
+
+def test_influxdb_double_entrypoint_reads_the_file_variants_like_upstream(tmp_path):
+    """influxdata/influxdata-docker influxdb/2.9/entrypoint.sh lines 201-204: an existing _FILE replaces the plain
+    variable (trailing newlines dropped); a missing one prints "... defined, but file not existing, skipping." and the
+    run goes on (the setup then misses the variable)."""
+    password, token = tmp_path / "password", tmp_path / "token"
+    password.write_text("gsttest-password-from-file\n")
+    token.write_text("gsttest-token-from-file")
+    printed, child = _run_influx_entrypoint(tmp_path, {
+        "DOCKER_INFLUXDB_INIT_PASSWORD": "gsttest-plain", "DOCKER_INFLUXDB_INIT_PASSWORD_FILE": str(password),
+        "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE": str(token)})
+    assert child["DOCKER_INFLUXDB_INIT_PASSWORD"] == "gsttest-password-from-file"
+    assert child["DOCKER_INFLUXDB_INIT_ADMIN_TOKEN"] == "gsttest-token-from-file"
+    assert "skipping" not in printed
+
+    printed, child = _run_influx_entrypoint(tmp_path, {
+        "DOCKER_INFLUXDB_INIT_PASSWORD_FILE": str(tmp_path / "missing"),
+        "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE": str(tmp_path / "missing-too")})
+    assert "DOCKER_INFLUXDB_INIT_PASSWORD_FILE defined, but file not existing, skipping." in printed
+    assert "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN_FILE defined, but file not existing, skipping." in printed
+    assert "DOCKER_INFLUXDB_INIT_PASSWORD" not in child and "DOCKER_INFLUXDB_INIT_ADMIN_TOKEN" not in child

@@ -5,6 +5,31 @@
 # influxd itself on the first start (upstream runs `influx setup` against a temporary server).
 set -eo pipefail
 
+# The _FILE variants, with upstream's behaviour (influxdata/influxdata-docker @d457cb9, influxdb/2.9/entrypoint.sh
+# lines 201-204): a _FILE that names an existing file replaces the plain variable with the file's content (command
+# substitution drops trailing newlines); a _FILE naming no file (or one this user cannot read) only prints
+# "<NAME>_FILE defined, but file not existing, skipping." on stdout and carries on, so the setup later fails on a
+# missing required variable (USERNAME, PASSWORD) or, for the token, lets InfluxDB generate one. Like upstream, this
+# runs on both passes (as root, then again as influxdb after setpriv).
+read_init_file() {
+    local name="$1" file_var="$1_FILE"
+    local file="${!file_var}"
+    if [ -n "${file}" ]; then
+        local value
+        if [ -e "${file}" ] && value="$(cat "${file}" 2>/dev/null)"; then
+            printf -v "${name}" '%s' "${value}"
+            # The double's setup runs inside influxd (a child process), which reads it from the environment;
+            # upstream's setup runs in this shell. Exported to influxd only, never into the container's settings.
+            export "${name?}"
+        else
+            echo "${file_var} defined, but file not existing, skipping."
+        fi
+    fi
+}
+read_init_file DOCKER_INFLUXDB_INIT_PASSWORD
+read_init_file DOCKER_INFLUXDB_INIT_USERNAME
+read_init_file DOCKER_INFLUXDB_INIT_ADMIN_TOKEN
+
 if [ "${1:0:1}" = "-" ]; then
     set -- influxd "$@"
 fi

@@ -249,10 +249,15 @@ class InfluxDouble:
         return {**bucket, "labels": [], "links": {"self": f"/api/v2/buckets/{bid}", "org": f"/api/v2/orgs/{oid}",
                                                   "write": f"/api/v2/write?org={oid}&bucket={bid}"}}
 
-    def auth_view(self, auth: dict[str, Any]) -> dict[str, Any]:
+    def auth_view(self, auth: dict[str, Any], reveal: bool = False) -> dict[str, Any]:
+        """An authorization as the API shows it. InfluxDB 2.9 stores tokens hashed by default and clears the raw
+        token before it writes the record, so only the answer that creates a token carries it; listings and reads
+        show an empty token (influxdata/influxdb v2.9.1 authorization/storage.go, "Token storage and verification",
+        and storage_authorization.go, where the record is redacted before it is stored)."""
         org = self.meta.one("orgs", id=auth["orgID"]) or {}
         user = self.meta.one("users", id=auth["userID"]) or {}
-        return {**auth, "org": org.get("name", ""), "user": user.get("name", ""),
+        return {**auth, "token": auth["token"] if reveal else "", "org": org.get("name", ""),
+                "user": user.get("name", ""),
                 "links": {"self": f"/api/v2/authorizations/{auth['id']}", "user": f"/api/v2/users/{auth['userID']}"}}
 
     @staticmethod
@@ -286,8 +291,8 @@ class InfluxDouble:
         result = onboard(self.meta, str(body.get("username", "")), str(body.get("password", "")),
                          str(body.get("org", "")), str(body.get("bucket", "")), seconds, body.get("token") or None)
         return Response.json({"user": self.user_view(result["user"]), "org": self.org_view(result["org"]),
-                              "bucket": self.bucket_view(result["bucket"]), "auth": self.auth_view(result["auth"])},
-                             201)
+                              "bucket": self.bucket_view(result["bucket"]),
+                              "auth": self.auth_view(result["auth"], reveal=True)}, 201)
 
     def orgs(self, req: Request) -> Response:
         auth = self.authorize(req)
@@ -426,7 +431,7 @@ class InfluxDouble:
             created = self.meta.create_authorization(org["id"], str(body.get("userID") or auth["userID"]), permissions,
                                                      str(body.get("description") or ""),
                                                      status=str(body.get("status") or "active"))
-            return Response.json(self.auth_view(created), 201)
+            return Response.json(self.auth_view(created, reveal=True), 201)
         found = [a for a in self.meta.find("authorizations")
                  if self.allowed(auth, "read", "authorizations", a["orgID"], a["id"]) or a["id"] == auth["id"]]
         filters = {"orgID": req.arg("orgID"), "userID": req.arg("userID")}
