@@ -25,6 +25,7 @@ from grafana_harness import ADMIN, GrafanaDouble, running_grafana_doubles
 
 ROLE_DIR = ROOT / "roles" / "grafana"
 EXTRA_DASHBOARD_UID = "gsttest-cd-extra"
+READ_TOKEN = "gsttest-cd-influxdb-read-token-5c1e"
 
 # --------------------------------------------------------------------------- the Grafana TEST DOUBLE
 
@@ -69,6 +70,8 @@ def _write_playbook(workdir: Path, double: GrafanaDouble) -> tuple[Path, Path, P
             "ansible_python_interpreter": sys.executable,
             "stack_credentials_dir": str(credentials_dir),
             "grafana_admin_password": ADMIN[1],
+            # What the influxdb role sets in a site.yml run (the token that can only read the training bucket).
+            "influxdb_read_token": READ_TOKEN,
             "grafana_dashboards_extra": [{"file": str(extra), "folder_uid": "training"}],
         },
         "tasks": [{
@@ -149,21 +152,18 @@ def test_datasources_are_cross_linked(content_runs: ContentRuns, grafana_double:
     assert alertmanager["implementation"] == "prometheus"
 
 
-def test_influxdb_datasource_uses_flux_and_the_influxdb_admin_token(content_runs: ContentRuns,
-                                                                    grafana_double: GrafanaDouble) -> None:
+def test_influxdb_datasource_uses_flux_and_the_influxdb_read_token(content_runs: ContentRuns,
+                                                                   grafana_double: GrafanaDouble) -> None:
     influxdb = grafana_double.get("/api/datasources/uid/influxdb")
     assert influxdb["jsonData"] == {"version": "Flux", "organization": "data2ai", "defaultBucket": "training"}
     assert influxdb["secureJsonFields"] == {"token": True}
-    # Without an influxdb role in the play, the token comes from the file the influxdb role generates and reads.
-    token_file = content_runs.credentials_dir / "localhost" / "influxdb_admin_token"
-    assert token_file.is_file() and len(token_file.read_text().strip()) == 48
-    assert oct(token_file.stat().st_mode & 0o777) == "0o600"
+    # The token is the influxdb role's read-only one; nothing reads or generates InfluxDB's operator token.
+    assert not (content_runs.credentials_dir / "localhost" / "influxdb_admin_token").exists()
 
 
 def test_the_token_is_never_printed(content_runs: ContentRuns) -> None:
-    token = (content_runs.credentials_dir / "localhost" / "influxdb_admin_token").read_text().strip()
     for run in (content_runs.first, content_runs.second):
-        assert token not in run.stdout + run.stderr
+        assert READ_TOKEN not in run.stdout + run.stderr
 
 
 def test_folders_exist_with_their_fixed_uids(content_runs: ContentRuns, grafana_double: GrafanaDouble) -> None:
