@@ -652,15 +652,19 @@ def test_rotated_secrets_work_for_every_consumer_and_the_old_ones_fail(converged
     assert psql(old["postgresql_password"]) != 0, "the old PostgreSQL password still works"
     health = http("GET", stack.url("grafana_host_port", "/api/health"))
     assert health.status == 200 and health.json()["database"] == "ok", f"Grafana lost its database: {health}"
-    # InfluxDB: a new token InfluxDB made, kept on the controller; the old one is gone; Grafana's datasource has it
+    # InfluxDB: a new token InfluxDB made, kept on the controller; the old one is gone; Grafana's datasource has the
+    # read-only token that was replaced with it, never the operator token
     new_token = token_file.read_text().strip()
     assert new_token and new_token != old["influxdb_admin_token"], "the token was not rotated"
     assert oct(token_file.stat().st_mode & 0o777) == "0o600"
     assert influxdb_accepts(stack, new_token) == 200, "InfluxDB refuses the new token"
     assert influxdb_accepts(stack, old["influxdb_admin_token"]) == 401, "InfluxDB still accepts the old token"
+    read_token = (stack.credentials_dir / "localhost" / "influxdb_read_token").read_text().strip()
     datasources = {ds["uid"]: ds for ds in grafana.state_file()["datasources"]}
-    assert datasources["influxdb"]["secure"]["token"] == new_token, "Grafana's InfluxDB datasource has the old token"
+    assert datasources["influxdb"]["secure"]["token"] == read_token != new_token, \
+        "Grafana's InfluxDB datasource does not have the new read-only token"
     assert new_token not in run.output and new_db not in run.output and new_admin not in run.output
+    assert read_token not in run.output
 
 
 def test_a_different_secret_key_stops_the_run_unless_rotation_is_asked_for(converged: Converged) -> None:
