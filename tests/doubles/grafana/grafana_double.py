@@ -5,7 +5,7 @@ validates every request and response against Grafana's OpenAPI spec.
 
     python3 tests/doubles/grafana/grafana_double.py --host 127.0.0.1 --port 3000 \
         --data-dir "$(mktemp -d)" --skip-backend-check
-    python3 tests/doubles/grafana/grafana_double.py cli admin reset-admin-password NEW
+    python3 tests/doubles/grafana/grafana_double.py cli --config grafana.ini admin reset-admin-password NEW
 """
 
 from __future__ import annotations

@@ -71,6 +71,9 @@ def debug_response(app: App, method: str, path: str, body: bytes, client: str) -
         if client not in LOOPBACK:
             return Response(403, {"message": "loopback only"})
         request = json.loads(body or b"{}")
+        if request.get("database") != app.database:
+            # Grafana's CLI writes to the database its own settings name: this server's only if they match.
+            return Response(409, {"message": "double: the cli is configured for another database"})
         with app.store.lock:
             done = reset_in_store(
                 app.store,

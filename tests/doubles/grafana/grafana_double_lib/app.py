@@ -27,7 +27,7 @@ from . import (
 from .auth import authenticate, authorize, ensure_bootstrap
 from .backends import BackendMonitor
 from .metrics import Metrics
-from .settings import Settings
+from .settings import Settings, database_key
 from .spec_guard import UNDOCUMENTED_ROUTES, SpecGuard, Violation
 from .state import Store
 from .web import ApiError, Request, Response, Route, Router
@@ -80,6 +80,8 @@ class App:
         self.metrics = Metrics()
         self.router = Router()
         self.provisioning_root: Path | None = None
+        # The database this server uses: `grafana cli` acts on this state only when configured for the same one.
+        self.database = database_key(settings, store.path.parent if store.path else None)
         self._violations: list[Violation] = []
         self._violations_lock = threading.Lock()
         for module in MODULES:
@@ -91,13 +93,16 @@ class App:
 
     def bootstrap(self) -> bool:
         with self.store.lock:
+            if self.store.database != self.database:
+                self.store.database = self.database
+                self.store.dirty = True
             created = ensure_bootstrap(
                 self.store,
                 self.settings.get("security", "admin_user"),
                 self.settings.get("security", "admin_password"),
                 self.settings.get("security", "admin_email"),
             )
-            if created:
+            if created or self.store.dirty:
                 self.store.save()
             return created
 
