@@ -6,6 +6,13 @@
 It owns authentication, TLS, org selection per request (``X-Grafana-Org-Id``),
 JSON encoding, retries and the mapping of every error to one line:
 ``<object>: HTTP <status> <Grafana message>``.
+
+It also knows which API family the server offers. Grafana 13 deprecates ``/api/dashboards`` and
+``/api/folders`` in favour of the app-platform APIs
+``/apis/<group>/v1/namespaces/<namespace>/<resource>[/<name>]`` (Kubernetes-style objects;
+grafana/grafana docs/sources/developer-resources/api-reference/http-api/apis.md). The choice is made
+from the version ``GET /api/health`` reports, never from a user setting; a hidden version
+(``[auth.anonymous] hide_version``) keeps the legacy APIs, which Grafana 13 still serves.
 """
 
 from __future__ import annotations
@@ -28,6 +35,15 @@ ORG_HEADER = 'X-Grafana-Org-Id'
 PROVENANCE_HEADER = 'X-Disable-Provenance'
 MAX_RETRIES = 10
 MAX_MESSAGE_LENGTH = 300
+#: first Grafana major whose dashboards and folders are managed through /apis/.../v1
+APPS_API_MAJOR = 13
+APPS_API_VERSION = 'v1'
+DASHBOARD_GROUP = 'dashboard.grafana.app'
+FOLDER_GROUP = 'folder.grafana.app'
+#: the parent folder of a dashboard or folder object
+FOLDER_ANNOTATION = 'grafana.app/folder'
+#: the version-history message of a dashboard save
+MESSAGE_ANNOTATION = 'grafana.app/message'
 
 
 def grafana_argument_spec() -> Dict[str, Any]:
@@ -118,6 +134,35 @@ def decode_json(raw: bytes) -> Any:
         return text
 
 
+def major_version(version: Any) -> Optional[int]:
+    """12 from ``"12.3.0"``; None when Grafana hides its version or reports something else."""
+    head = to_text(version or '').strip().split('.', 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def org_namespace(org_id: int) -> str:
+    """The /apis namespace of an org in Grafana OSS: ``default`` for org 1, else ``org-<id>``.
+
+    Grafana refuses ``org-1`` ("use default rather than org-1": grafana/authlib types/namespace.go
+    ParseNamespace; OrgNamespaceFormatter writes ``default`` for org 1).
+    """
+    return 'default' if int(org_id) == 1 else f'org-{int(org_id)}'
+
+
+def app_object(group: str, kind: str, name: str, spec: Dict[str, Any], annotations: Dict[str, str],
+               resource_version: Optional[str] = None) -> Dict[str, Any]:
+    """The body of an /apis create or update: ``apiVersion``, ``kind``, ``metadata`` and ``spec``.
+
+    With ``resource_version`` the update applies only to that version of the object (HTTP 409 otherwise).
+    """
+    metadata: Dict[str, Any] = {'name': name}
+    if annotations:
+        metadata['annotations'] = dict(annotations)
+    if resource_version:
+        metadata['resourceVersion'] = resource_version
+    return {'apiVersion': f'{group}/{APPS_API_VERSION}', 'kind': kind, 'metadata': metadata, 'spec': spec}
+
+
 def quote_path(value: Any) -> str:
     """Quote one path segment (names may hold spaces or slashes)."""
     return quote(to_native(value), safe='')
@@ -141,6 +186,9 @@ class GrafanaClient:
         self.org_id: Optional[int] = params.get('org_id')
         self._org_name: Optional[str] = params.get('org_name')
         self._sleep = sleep
+        self._major: Optional[int] = None
+        self._major_known = False
+        self._namespace: Optional[str] = None
 
     # -- org selection -------------------------------------------------
     def resolve_org(self) -> Optional[int]:
@@ -155,6 +203,34 @@ class GrafanaClient:
                 raise
             self.org_id = int(org['id'])
         return self.org_id
+
+    # -- which API family ------------------------------------------------
+    def server_major(self) -> Optional[int]:
+        """Grafana's major version from ``GET /api/health`` (asked once)."""
+        if not self._major_known:
+            health = self.request('GET', '/api/health', 'grafana health', use_org=False) or {}
+            self._major = major_version(health.get('version') if isinstance(health, dict) else None)
+            self._major_known = True
+        return self._major
+
+    def serves_app_apis(self) -> bool:
+        """Whether dashboards and folders go through /apis (Grafana 13 and later)."""
+        major = self.server_major()
+        return major is not None and major >= APPS_API_MAJOR
+
+    def namespace(self) -> str:
+        """The /apis namespace of the request org: ``org_id``/``org_name``, else the caller's current org."""
+        if self._namespace is None:
+            org_id = self.resolve_org()
+            if org_id is None:
+                org_id = int(self.request('GET', '/api/org', 'current organization', use_org=False)['id'])
+            self._namespace = org_namespace(org_id)
+        return self._namespace
+
+    def apis_path(self, group: str, resource: str, name: Optional[str] = None) -> str:
+        """``/apis/<group>/v1/namespaces/<ns>/<resource>[/<name>]`` in the request org's namespace."""
+        path = f'/apis/{group}/{APPS_API_VERSION}/namespaces/{self.namespace()}/{resource}'
+        return path + (f'/{quote_path(name)}' if name is not None else '')
 
     # -- requests ------------------------------------------------------
     def _headers(self, org_id: Optional[int], disable_provenance: bool, has_body: bool) -> Dict[str, str]:

@@ -19,7 +19,14 @@ description:
     differs only in those is unchanged.
   - The folder is addressed by uid (O(folder_uid)), never by its numeric id or title.
   - An update sends the stored version, so a concurrent change in the UI makes Grafana answer
-    HTTP 412 instead of being overwritten silently.
+    HTTP 412 (legacy API) or HTTP 409 (C(/apis)) instead of being overwritten silently.
+  - The API is chosen from the version Grafana reports at C(GET /api/health), never from an option. Grafana 13 and
+    later are driven through C(/apis/dashboard.grafana.app/v1/namespaces/<namespace>/dashboards[/<uid>]) (namespace
+    C(default) for org 1, C(org-<id>) for the others; the folder in the C(grafana.app/folder) annotation, the commit
+    message in C(grafana.app/message), updates conditional on C(metadata.resourceVersion)); Grafana 11 and 12, or a
+    Grafana that hides its version, through C(/api/dashboards/db) and C(/api/dashboards/uid/<uid>).
+  - Both ways the module is idempotent and supports check mode and diff mode; the same user-owned view (uid,
+    folder uid, JSON model without C(id) and C(version)) is compared, and nothing is written in check mode.
 author:
   - data2ai training team (@data2ai)
 extends_documentation_fragment:
@@ -133,7 +140,13 @@ diff:
 import json  # noqa: E402
 from typing import Any, Dict, Optional  # noqa: E402
 
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import quote_path  # noqa: E402
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (  # noqa: E402
+    DASHBOARD_GROUP,
+    FOLDER_ANNOTATION,
+    MESSAGE_ANNOTATION,
+    app_object,
+    quote_path,
+)
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import (  # noqa: E402
     GrafanaResource,
     run_resource,
@@ -171,8 +184,24 @@ class Dashboard(GrafanaResource):
     def label(self) -> str:
         return "dashboard '%s'" % (self.uid or self.model.get('title'))
 
+    @property
+    def legacy_path(self) -> str:
+        return f'/api/dashboards/uid/{quote_path(self.uid)}'
+
+    def object_path(self, named: bool = True) -> str:
+        return self.client.apis_path(DASHBOARD_GROUP, 'dashboards', self.uid if named else None)
+
     def read(self) -> Optional[Dict[str, Any]]:
-        return self.api_get(f'/api/dashboards/uid/{quote_path(self.uid)}')
+        """The dashboard in the legacy shape (``dashboard``, ``meta.folderUid``), from whichever API is served."""
+        if not self.client.serves_app_apis():
+            return self.api_get(self.legacy_path)
+        found = self.api_get(self.object_path())
+        if found is None:
+            return None
+        metadata = found.get('metadata') or {}
+        return {'dashboard': dict(found.get('spec') or {}, uid=self.uid),
+                'meta': {'folderUid': (metadata.get('annotations') or {}).get(FOLDER_ANNOTATION) or ''},
+                'resourceVersion': metadata.get('resourceVersion')}
 
     def owned(self, current: Dict[str, Any]) -> Dict[str, Any]:
         meta = current.get('meta') or {}
@@ -197,14 +226,32 @@ class Dashboard(GrafanaResource):
                 'message': self.params['commit_message']}
         self.api('POST', '/api/dashboards/db', body=body)
 
+    def _save_object(self, after: Dict[str, Any], resource_version: Optional[str]) -> None:
+        """Create (POST) or update (PUT, only the version read: 409 on a concurrent change) the /apis object."""
+        spec = {k: v for k, v in after['model'].items() if k != 'uid'}  # metadata.name carries the uid
+        annotations = {MESSAGE_ANNOTATION: self.params['commit_message']}
+        if after['folder_uid']:
+            annotations[FOLDER_ANNOTATION] = after['folder_uid']
+        body = app_object(DASHBOARD_GROUP, 'Dashboard', self.uid, spec, annotations, resource_version)
+        if resource_version is None:
+            self.api('POST', self.object_path(named=False), body=body)
+        else:
+            self.api('PUT', self.object_path(), body=body)
+
     def create(self, after: Dict[str, Any]) -> None:
-        self._save(after, None)
+        if self.client.serves_app_apis():
+            self._save_object(after, None)
+        else:
+            self._save(after, None)
 
     def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        self._save(after, (current.get('dashboard') or {}).get('version'))
+        if self.client.serves_app_apis():
+            self._save_object(after, str(current.get('resourceVersion') or ''))
+        else:
+            self._save(after, (current.get('dashboard') or {}).get('version'))
 
     def delete(self, current: Dict[str, Any]) -> None:
-        self.api('DELETE', f'/api/dashboards/uid/{quote_path(self.uid)}')
+        self.api('DELETE', self.object_path() if self.client.serves_app_apis() else self.legacy_path)
 
 
 def main() -> None:

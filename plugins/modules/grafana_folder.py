@@ -17,6 +17,14 @@ description:
   - Folders nest through O(parent_uid) (Grafana 10 and later with nested folders, at most 8 levels).
   - With O(permissions), the folder's permission list (ACL) is made equal to the given one through Grafana's
     folder permissions API (C(GET|POST /api/folders/<uid>/permissions)); without it the permissions are left alone.
+  - The API is chosen from the version Grafana reports at C(GET /api/health), never from an option. Grafana 13 and
+    later are driven through C(/apis/folder.grafana.app/v1/namespaces/<namespace>/folders[/<uid>]) (namespace
+    C(default) for org 1, C(org-<id>) for the others; the parent in the C(grafana.app/folder) annotation, so one
+    conditional C(PUT) renames and moves; a concurrent change answers HTTP 409). Grafana 11 and 12, or a Grafana that
+    hides its version, use C(/api/folders). The permissions API and O(force_delete_rules) (which C(/apis) lacks) use
+    the legacy routes, which Grafana 13 still serves.
+  - Both ways the module is idempotent and supports check mode and diff mode; the same view (uid, title, parent uid,
+    description, permissions) is compared, and nothing is written in check mode.
 author:
   - data2ai training team (@data2ai)
 extends_documentation_fragment:
@@ -48,7 +56,8 @@ options:
     description:
       - Uid of the parent folder. An empty string means the top level.
       - When unset, the folder is created at the top level and an existing folder is not moved.
-      - A different value moves the folder (C(POST /api/folders/<uid>/move)).
+      - A different value moves the folder (C(POST /api/folders/<uid>/move), or the C(grafana.app/folder) annotation
+        on Grafana 13).
     type: str
   force_delete_rules:
     description:
@@ -161,7 +170,10 @@ diff:
 from typing import Any, Dict, List, Optional, Tuple  # noqa: E402
 
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (  # noqa: E402
+    FOLDER_ANNOTATION,
+    FOLDER_GROUP,
     GrafanaAPIError,
+    app_object,
     quote_path,
 )
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import (  # noqa: E402
@@ -223,8 +235,23 @@ class Folder(GrafanaResource):
     def path(self) -> str:
         return f"/api/folders/{quote_path(self.params['uid'])}"
 
+    def object_path(self, named: bool = True) -> str:
+        return self.client.apis_path(FOLDER_GROUP, 'folders', self.params['uid'] if named else None)
+
+    def _read_folder(self) -> Optional[Dict[str, Any]]:
+        """The folder in the legacy shape (``uid``, ``title``, ``description``, ``parentUid``) from either API."""
+        if not self.client.serves_app_apis():
+            return self.api_get(self.path)
+        found = self.api_get(self.object_path())
+        if found is None:
+            return None
+        metadata, spec = found.get('metadata') or {}, found.get('spec') or {}
+        return {'uid': metadata.get('name'), 'title': spec.get('title'), 'description': spec.get('description'),
+                'parentUid': (metadata.get('annotations') or {}).get(FOLDER_ANNOTATION) or '',
+                'resourceVersion': metadata.get('resourceVersion')}
+
     def read(self) -> Optional[Dict[str, Any]]:
-        folder = self.api_get(self.path)
+        folder = self._read_folder()
         if folder is None or not self.manages_permissions:
             return folder
         acl = []
@@ -297,29 +324,54 @@ class Folder(GrafanaResource):
             items.append(item)
         self.api('POST', self.path + '/permissions', body={'items': items})
 
-    def create(self, after: Dict[str, Any]) -> None:
-        body = {'uid': after['uid'], 'title': after['title']}
+    def _folder_object(self, after: Dict[str, Any], resource_version: Optional[str]) -> Dict[str, Any]:
+        spec = {'title': after['title']}
         if after['description']:
-            body['description'] = after['description']
-        if after['parent_uid']:
-            body['parentUid'] = after['parent_uid']
-        self.api('POST', '/api/folders', body=body)
+            spec['description'] = after['description']
+        annotations = {FOLDER_ANNOTATION: after['parent_uid']} if after['parent_uid'] else {}
+        return app_object(FOLDER_GROUP, 'Folder', after['uid'], spec, annotations, resource_version)
+
+    def create(self, after: Dict[str, Any]) -> None:
+        if self.client.serves_app_apis():
+            self.api('POST', self.object_path(named=False), body=self._folder_object(after, None))
+        else:
+            body = {'uid': after['uid'], 'title': after['title']}
+            if after['description']:
+                body['description'] = after['description']
+            if after['parent_uid']:
+                body['parentUid'] = after['parent_uid']
+            self.api('POST', '/api/folders', body=body)
         if 'permissions' in after:
             self._set_acl(after['permissions'])
 
     def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        if (before['title'], before['description']) != (after['title'], after['description']):
-            body = drop_none({'title': after['title'], 'description': after['description'],
-                              'version': current.get('version'), 'overwrite': False})
-            self.api('PUT', self.path, body=body)
-        if before['parent_uid'] != after['parent_uid']:
-            self.api('POST', self.path + '/move', body={'parentUid': after['parent_uid']})
+        renamed = (before['title'], before['description']) != (after['title'], after['description'])
+        moved = before['parent_uid'] != after['parent_uid']
+        if self.client.serves_app_apis() and (renamed or moved):
+            # One PUT renames and moves (the parent is the grafana.app/folder annotation).
+            body = self._folder_object(after, str(current.get('resourceVersion') or ''))
+            self.api('PUT', self.object_path(), body=body)
+        elif renamed or moved:
+            self._update_legacy(current, after, renamed, moved)
         if before.get('permissions') != after.get('permissions') and 'permissions' in after:
             self._set_acl(after['permissions'])
 
+    def _update_legacy(self, current: Dict[str, Any], after: Dict[str, Any], renamed: bool, moved: bool) -> None:
+        if renamed:
+            body = drop_none({'title': after['title'], 'description': after['description'],
+                              'version': current.get('version'), 'overwrite': False})
+            self.api('PUT', self.path, body=body)
+        if moved:
+            self.api('POST', self.path + '/move', body={'parentUid': after['parent_uid']})
+
     def delete(self, current: Dict[str, Any]) -> None:
-        query = {'forceDeleteRules': 'true'} if self.params['force_delete_rules'] else None
-        self.api('DELETE', self.path, query=query)
+        if self.params['force_delete_rules']:
+            # /apis has no forceDeleteRules: the legacy route, still served by Grafana 13, deletes the rules too.
+            self.api('DELETE', self.path, query={'forceDeleteRules': 'true'})
+        elif self.client.serves_app_apis():
+            self.api('DELETE', self.object_path())
+        else:
+            self.api('DELETE', self.path)
 
 
 def main() -> None:

@@ -568,13 +568,47 @@ def _run_cli(args: list[str], env: dict[str, str], stdin: str = "") -> subproces
     )
 
 
-def test_cli_resets_the_admin_password_of_a_running_double(tmp_path: Path) -> None:
-    process, url = _start_cli(["--skip-backend-check"], {}, tmp_path)
+RESET = ["admin", "reset-admin-password", "--password-from-stdin"]
+
+
+def _server_ini(tmp_path: Path, port: str) -> Path:
+    """A grafana.ini like the role's: the server's database (PostgreSQL) is configured only in this file."""
+    ini = tmp_path / "grafana.ini"
+    ini.write_text(f"[server]\nhttp_port = {port}\n\n[database]\ntype = postgres\nhost = db:5432\nname = grafana\n")
+    return ini
+
+
+def _start_double_with_ini(tmp_path: Path) -> tuple[subprocess.Popen[str], str, Path]:
+    port = str(free_port())
+    ini = _server_ini(tmp_path, port)
+    process, url = _start_cli(["--skip-backend-check", "--config", str(ini), "--port", port], {}, tmp_path)
+    return process, url, ini
+
+
+def _image_env(tmp_path: Path) -> dict[str, str]:
+    """What the grafana-double image (like grafana/grafana) sets: GF_PATHS_*; the CLI reads none of GF_PATHS_CONFIG."""
+    return {"GF_PATHS_CONFIG": str(tmp_path / "grafana.ini"), "GF_PATHS_DATA": str(tmp_path / "data")}
+
+
+def test_cli_without_config_leaves_the_servers_admin_password_alone(tmp_path: Path) -> None:
+    process, url, _ini = _start_double_with_ini(tmp_path)
     try:
-        port = url.rsplit(":", 1)[1]
+        done = _run_cli(["--homepath", str(tmp_path / "home"), *RESET], _image_env(tmp_path), stdin="rotated-pw\n")
+        # Like Grafana: it succeeds, on the SQLite database defaults.ini names, not on the server's PostgreSQL.
+        assert done.returncode == 0, done.stderr
+        assert "Admin password changed successfully" in done.stdout
+        assert requests.get(url + "/api/user", auth=("admin", "rotated-pw"), timeout=10).status_code == 401
+        assert requests.get(url + "/api/user", auth=ADMIN, timeout=10).ok
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_cli_with_config_resets_the_admin_password_of_the_running_server(tmp_path: Path) -> None:
+    process, url, ini = _start_double_with_ini(tmp_path)
+    try:
         done = _run_cli(
-            ["--homepath", "/usr/share/grafana", "admin", "reset-admin-password", "--password-from-stdin"],
-            {"GF_SERVER_HTTP_PORT": port, "GF_PATHS_CONFIG": str(tmp_path / "none")},
+            ["--homepath", str(tmp_path / "home"), "--config", str(ini), *RESET], _image_env(tmp_path),
             stdin="rotated-pw\n",
         )
         assert done.returncode == 0, done.stderr
@@ -586,15 +620,33 @@ def test_cli_resets_the_admin_password_of_a_running_double(tmp_path: Path) -> No
         process.wait(timeout=10)
 
 
+def test_cli_global_flags_after_the_subcommand_are_refused(tmp_path: Path) -> None:
+    done = _run_cli([*RESET, "--config", str(tmp_path / "grafana.ini")], _image_env(tmp_path), stdin="pw-12345\n")
+    assert done.returncode == 1
+    assert "--config" in done.stderr
+
+
+def test_cli_reads_custom_ini_and_gf_variables_without_config(tmp_path: Path) -> None:
+    """Without --config: defaults, <homepath>/conf/custom.ini, then GF_<SECTION>_<KEY> (here: the server's database)."""
+    process, url, _ini = _start_double_with_ini(tmp_path)
+    try:
+        port = url.rsplit(":", 1)[1]
+        (tmp_path / "home" / "conf").mkdir(parents=True)
+        (tmp_path / "home" / "conf" / "custom.ini").write_text(f"[server]\nhttp_port = {port}\n")
+        env = {**_image_env(tmp_path), "GF_DATABASE_TYPE": "postgres", "GF_DATABASE_HOST": "db:5432"}
+        done = _run_cli(["--homepath", str(tmp_path / "home"), *RESET], env, stdin="rotated-pw\n")
+        assert done.returncode == 0, done.stderr
+        assert requests.get(url + "/api/user", auth=("admin", "rotated-pw"), timeout=10).ok
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 def test_cli_edits_the_state_file_when_no_double_runs(guard: SpecGuard, tmp_path: Path) -> None:
-    start_double(guard, data_dir=tmp_path).stop()
+    start_double(guard, data_dir=tmp_path, environ={"GF_PATHS_DATA": str(tmp_path)}).stop()
     done = _run_cli(
         ["admin", "reset-admin-password", "offline-pw"],
-        {
-            "GF_SERVER_HTTP_PORT": str(free_port()),
-            "GF_PATHS_DATA": str(tmp_path),
-            "GF_PATHS_CONFIG": str(tmp_path / "none"),
-        },
+        {"GF_SERVER_HTTP_PORT": str(free_port()), "GF_PATHS_DATA": str(tmp_path)},
     )
     assert done.returncode == 0, done.stderr
     restarted = start_double(guard, data_dir=tmp_path)

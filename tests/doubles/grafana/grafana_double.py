@@ -5,13 +5,14 @@ validates every request and response against Grafana's OpenAPI spec.
 
     python3 tests/doubles/grafana/grafana_double.py --host 127.0.0.1 --port 3000 \
         --data-dir "$(mktemp -d)" --skip-backend-check
-    python3 tests/doubles/grafana/grafana_double.py cli admin reset-admin-password NEW
+    python3 tests/doubles/grafana/grafana_double.py cli --config grafana.ini admin reset-admin-password NEW
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,12 +65,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--skip-backend-check", action="store_true", help="do not probe PostgreSQL/Redis; /api/health reports ok"
     )
     parser.add_argument("--no-persist", action="store_true", help="keep state in memory only")
+    parser.add_argument(
+        "--grafana-version",
+        default=None,
+        help="Grafana version to behave as and report in /api/health: 12.x (legacy APIs) or 13.x (also /apis "
+        "dashboards and folders, no numeric-id datasource routes); default $GRAFANA_DOUBLE_VERSION or 12.3.0",
+    )
     return parser.parse_args(argv)
 
 
 def build_server(args: argparse.Namespace) -> DoubleHTTPServer:
     # Imported here so that `grafana_double.py cli ...` starts without loading openapi-core.
-    from grafana_double_lib import DOUBLE_VERSION
+    from grafana_double_lib import DEFAULT_GRAFANA_VERSION, VERSION_ENV
     from grafana_double_lib.app import App, log
     from grafana_double_lib.backends import BackendMonitor
     from grafana_double_lib.provisioning import provision_from_files
@@ -89,13 +96,16 @@ def build_server(args: argparse.Namespace) -> DoubleHTTPServer:
     port = args.port if args.port is not None else int(settings.get("server", "http_port") or 3000)
     store = Store(None if args.no_persist else data_dir)
     backends = BackendMonitor(settings, skip=args.skip_backend_check)
-    app = App(settings, store, SpecGuard(spec), backends)
+    version = args.grafana_version or environ.get(VERSION_ENV) or DEFAULT_GRAFANA_VERSION
+    if not re.match(r"^(1[0-3])\.\d+\.\d+", version):
+        raise StartupError(f"--grafana-version {version!r}: the double knows Grafana 10.x to 13.x")
+    app = App(settings, store, SpecGuard(spec), backends, version=version)
     app.provisioning_root = provisioning
     provision_from_files(app, provisioning)
     server = DoubleHTTPServer((host, port), app)
     log(
         BANNER.format(
-            version=DOUBLE_VERSION,
+            version=version,
             spec=spec,
             host=host,
             port=server.server_address[1],

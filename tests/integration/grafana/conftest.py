@@ -3,9 +3,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Fixtures for the Grafana API modules, run through ansible-playbook against the Grafana TEST DOUBLE.
 
-The double (tests/doubles/grafana/grafana_double.py) is started once per session on an ephemeral
-127.0.0.1 port. Before each test its state is reset; after each test the spec violations it
+The double (tests/doubles/grafana/grafana_double.py) is started once per session and Grafana version on an
+ephemeral 127.0.0.1 port. Before each test its state is reset; after each test the spec violations it
 recorded are fetched, and any violation fails the test.
+
+The dashboard, folder and lifecycle tests run against the double as Grafana 12 (legacy /api) and as Grafana 13
+(/apis for dashboards and folders); the others, which use no API that changed, as Grafana 12 only, to keep the
+run short.
 """
 
 from __future__ import annotations
@@ -16,11 +20,26 @@ from pathlib import Path
 import pytest
 from grafana_harness import Ansible, GrafanaDouble, running_grafana_doubles
 
+GRAFANA_12, GRAFANA_13 = "12.3.0", "13.0.1"
+#: test modules run against both versions; in test_grafana_folders_and_members only the folder tests
+BOTH_VERSIONS = ("test_grafana_dashboard_module", "test_grafana_module_lifecycle")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "grafana_version" not in metafunc.fixturenames:
+        return
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    both = module in BOTH_VERSIONS or (
+        module == "test_grafana_folders_and_members" and "folder" in metafunc.function.__name__
+    )
+    metafunc.parametrize("grafana_version", [GRAFANA_12, GRAFANA_13] if both else [GRAFANA_12], scope="session")
+
 
 @pytest.fixture(scope="session")
-def grafana_double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GrafanaDouble]:
-    """One Grafana TEST DOUBLE for the session, on a free 127.0.0.1 port."""
-    with running_grafana_doubles(tmp_path_factory.mktemp("grafana-double")) as (double,):
+def grafana_double(tmp_path_factory: pytest.TempPathFactory, grafana_version: str) -> Iterator[GrafanaDouble]:
+    """One Grafana TEST DOUBLE per Grafana version for the session, on a free 127.0.0.1 port."""
+    workdir = tmp_path_factory.mktemp(f"grafana-double-{grafana_version}")
+    with running_grafana_doubles(workdir, options=("--grafana-version", grafana_version)) as (double,):
         yield double
 
 

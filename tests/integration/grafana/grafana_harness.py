@@ -88,6 +88,15 @@ class GrafanaDouble:
         assert reply.status == 200, f"GET {path}: {reply.status} {reply.body}"
         return reply.body
 
+    def served(self) -> list[dict[str, Any]]:
+        """The requests the double answered since the last reset: method, path, route, status."""
+        reply = self.call("GET", "/__double__/requests", auth=None)
+        assert reply.status == 200, reply
+        return reply.body
+
+    def version(self) -> str:
+        return str(self.get("/api/health")["version"])
+
     def violations(self) -> list[dict[str, Any]]:
         reply = self.call("GET", "/__double__/violations", auth=None)
         assert reply.status == 200, reply

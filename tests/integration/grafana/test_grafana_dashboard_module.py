@@ -98,3 +98,33 @@ def test_dashboard_without_uid_is_refused(ansible: Ansible, grafana: GrafanaDoub
     assert result.failed
     assert "uid" in result.msg
     assert grafana.get("/api/search?query=No%20uid") in ([], None)
+
+
+def _legacy_and_apis_paths(grafana: GrafanaDouble) -> tuple[list[str], list[str]]:
+    served = [f"{r['method']} {r['path']}" for r in grafana.served()]
+    legacy = [p for p in served if p.split(" ")[1].startswith(("/api/dashboards", "/api/folders"))
+              and not p.endswith("/permissions")]
+    return legacy, [p for p in served if p.split(" ")[1].startswith("/apis/")]
+
+
+def test_dashboards_and_folders_use_the_api_family_the_server_reports(ansible: Ansible, grafana: GrafanaDouble) -> None:
+    """Grafana 13: /apis (namespace default for org 1); Grafana 12: the legacy routes only."""
+    tasks = [
+        ansible.task("grafana_folder", {"uid": "stack", "title": "Stack"}),
+        ansible.task("grafana_folder", {"uid": "stack", "title": "Stack renamed"}),
+        ansible.task("grafana_dashboard", {"dashboard": MODEL, "folder_uid": "stack"}),
+        ansible.task("grafana_dashboard", {"dashboard": dict(MODEL, title="Changed")}),
+        ansible.task("grafana_dashboard", {"uid": "stack-health", "state": "absent"}),
+        ansible.task("grafana_folder", {"uid": "stack", "state": "absent"}),
+    ]
+    results = ansible.play(tasks)
+    assert [r.changed for r in results] == [True] * 6, [r.msg for r in results]
+    legacy, apis = _legacy_and_apis_paths(grafana)
+    if grafana.version().startswith("13."):
+        assert legacy == []
+        assert "POST /apis/folder.grafana.app/v1/namespaces/default/folders" in apis
+        assert "PUT /apis/dashboard.grafana.app/v1/namespaces/default/dashboards/stack-health" in apis
+        assert "DELETE /apis/folder.grafana.app/v1/namespaces/default/folders/stack" in apis
+    else:
+        assert apis == []
+        assert "POST /api/dashboards/db" in legacy

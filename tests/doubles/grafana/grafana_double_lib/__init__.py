@@ -4,5 +4,7 @@ It is not Grafana. It keeps state in memory (optionally in a JSON file), and che
 and response it handles against Grafana's own OpenAPI spec.
 """
 
-DOUBLE_VERSION = "12.1.0-double"
+# The Grafana version the double behaves as and reports (`--grafana-version`, `$GRAFANA_DOUBLE_VERSION`).
+DEFAULT_GRAFANA_VERSION = "12.3.0"
+VERSION_ENV = "GRAFANA_DOUBLE_VERSION"
 DOUBLE_COMMIT = "double"

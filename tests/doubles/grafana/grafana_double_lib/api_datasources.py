@@ -28,9 +28,16 @@ def register(app: App) -> None:
     add("GET", "/api/datasources/name/{name}", api.get_by_name, "Admin", "datasources:read")
     add("DELETE", "/api/datasources/name/{name}", api.delete_by_name, "Admin", "datasources:delete")
     add("GET", "/api/datasources/id/{name}", api.id_by_name, "Admin", "datasources:read")
-    add("GET", "/api/datasources/{id}", api.get_by_id, "Admin", "datasources:read")
-    add("PUT", "/api/datasources/{id}", api.update_by_id, "Admin", "datasources:write")
-    add("DELETE", "/api/datasources/{id}", api.delete_by_id, "Admin", "datasources:delete")
+    by_id = {"GET": api.get_by_id, "PUT": api.update_by_id, "DELETE": api.delete_by_id}
+    for method, handler in by_id.items():
+        # Grafana 13 registers the numeric-id routes only with the datasourceLegacyIdApi feature toggle, off by
+        # default (pkg/services/featuremgmt: "Register legacy datasource apis that use the numeric id"): 404.
+        add(method, "/api/datasources/{id}", legacy_id_disabled if app.major >= 13 else handler, "Admin",
+            "datasources:" + {"GET": "read", "PUT": "write", "DELETE": "delete"}[method])
+
+
+def legacy_id_disabled(request: Request) -> Response:
+    raise not_found()
 
 
 def type_logo(ds_type: str) -> str:

@@ -214,9 +214,13 @@ class FolderApi:
     def move(self, request: Request) -> Response:
         folder = self.require(request.org_id, request.params["uid"])
         body = request.json()
-        target = str(body.get("parentUid") or body.get("newParentUid") or "")
+        self.relocate(folder, str(body.get("parentUid") or body.get("newParentUid") or ""))
+        return ok(self.dto(folder))
+
+    def relocate(self, folder: dict[str, Any], target: str) -> None:
+        """Move a folder under another one ("" for the top level): no cycles, at most MAX_DEPTH levels."""
         if target:
-            parent = self.require(request.org_id, target)
+            parent = self.require(folder["org_id"], target)
             if parent is folder or parent in self.descendants(folder):
                 raise error(400, "failed to move folder: new parent is a descendant of the folder")
             own_depth = len(self.ancestors(folder))
@@ -228,22 +232,26 @@ class FolderApi:
         folder["parent_uid"] = target
         folder["version"] += 1
         folder["updated"] = now_iso()
-        return ok(self.dto(folder))
 
     def delete(self, request: Request) -> Response:
         folder = self.require(request.org_id, request.params["uid"])
+        self.remove(folder, (request.arg("forceDeleteRules") or "").lower() == "true")
+        return message("Folder deleted")
+
+    def remove(self, folder: dict[str, Any], force_delete_rules: bool) -> None:
+        """Delete a folder, its subfolders and their dashboards; alert rules in them only when forced."""
+        org_id = folder["org_id"]
         doomed = [folder, *self.descendants(folder)]
         uids = {f["uid"] for f in doomed}
-        rules = [r for r in self.store.where("alert_rules", org_id=request.org_id) if r["folder_uid"] in uids]
-        if rules and (request.arg("forceDeleteRules") or "").lower() != "true":
+        rules = [r for r in self.store.where("alert_rules", org_id=org_id) if r["folder_uid"] in uids]
+        if rules and not force_delete_rules:
             raise error(400, "folder cannot be deleted: folder contains alert rules")
         for rule in rules:
             self.store.remove("alert_rules", rule)
         for f in doomed:
             self.store.remove("folders", f)
-        for dash in [d for d in self.store.where("dashboards", org_id=request.org_id) if d["folder_uid"] in uids]:
+        for dash in [d for d in self.store.where("dashboards", org_id=org_id) if d["folder_uid"] in uids]:
             self.store.remove("dashboards", dash)
-        return message("Folder deleted")
 
     # -- permissions (pkg/api/folder_permission.go) --
 

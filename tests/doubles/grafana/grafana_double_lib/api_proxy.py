@@ -40,9 +40,9 @@ def register(app: App) -> None:
             "datasources:query",
             locked=False,
         )
-        add(
-            method, "/api/datasources/proxy/{id}/{route*}", api.proxy_by_id, "Viewer", "datasources:query", locked=False
-        )
+        if app.major < 13:  # numeric-id proxy: behind datasourceLegacyIdApi in Grafana 13, off by default
+            add(method, "/api/datasources/proxy/{id}/{route*}", api.proxy_by_id, "Viewer", "datasources:query",
+                locked=False)
     add("POST", "/api/ds/query", api.query, "Viewer", "datasources:query", locked=False)
 
 

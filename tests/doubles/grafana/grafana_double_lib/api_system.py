@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from . import DOUBLE_COMMIT, DOUBLE_VERSION
+from . import DOUBLE_COMMIT
 from .cli import RESET_ENDPOINT, reset_in_store
 from .web import Request, Response, ok
 
@@ -32,7 +32,7 @@ class SystemApi:
         status = self.app.backends.status()
         body: dict[str, object] = {"database": "ok" if status.database_ok else "failing"}
         if not self.app.settings.flag("auth.anonymous", "hide_version"):
-            body.update(version=DOUBLE_VERSION, commit=DOUBLE_COMMIT)
+            body.update(version=self.app.version, commit=DOUBLE_COMMIT)
         if not status.cache_ok:
             # Stricter than Grafana on purpose: a broken remote cache setting fails the check too.
             body["remoteCache"] = "failing"
@@ -57,7 +57,7 @@ class SystemApi:
                 ),
                 "grafana_alerting_rules_total": len(self.app.store.items("alert_rules")),
             }
-        text = self.app.metrics.render(DOUBLE_VERSION, DOUBLE_COMMIT, gauges)
+        text = self.app.metrics.render(self.app.version, DOUBLE_COMMIT, gauges)
         return Response(200, raw=text.encode(), content_type="text/plain; version=0.0.4")
 
 
@@ -71,6 +71,9 @@ def debug_response(app: App, method: str, path: str, body: bytes, client: str) -
         if client not in LOOPBACK:
             return Response(403, {"message": "loopback only"})
         request = json.loads(body or b"{}")
+        if request.get("database") != app.database:
+            # Grafana's CLI writes to the database its own settings name: this server's only if they match.
+            return Response(409, {"message": "double: the cli is configured for another database"})
         with app.store.lock:
             done = reset_in_store(
                 app.store,
@@ -81,6 +84,8 @@ def debug_response(app: App, method: str, path: str, body: bytes, client: str) -
         return ok({"message": "Admin password changed"}) if done else Response(404, {"message": "user not found"})
     if method == "GET" and path == "/__double__/violations":
         return ok(app.violation_list())
+    if method == "GET" and path == "/__double__/requests":
+        return ok(app.served_list())
     if method == "POST" and path == "/__double__/reset":
         app.reset()
         return ok({"message": "double state and violations cleared"})

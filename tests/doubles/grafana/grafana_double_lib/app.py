@@ -12,7 +12,9 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from . import (
+    DEFAULT_GRAFANA_VERSION,
     api_alerting,
+    api_apis,
     api_dashboards,
     api_datasources,
     api_folders,
@@ -27,7 +29,7 @@ from . import (
 from .auth import authenticate, authorize, ensure_bootstrap
 from .backends import BackendMonitor
 from .metrics import Metrics
-from .settings import Settings
+from .settings import Settings, database_key
 from .spec_guard import UNDOCUMENTED_ROUTES, SpecGuard, Violation
 from .state import Store
 from .web import ApiError, Request, Response, Route, Router
@@ -45,6 +47,7 @@ MODULES: list[Any] = [
     api_teams,
     api_serviceaccounts,
     api_alerting,
+    api_apis,
     provisioning,
 ]
 
@@ -72,7 +75,10 @@ class App:
         store: Store,
         guard: SpecGuard,
         backends: BackendMonitor,
+        version: str = DEFAULT_GRAFANA_VERSION,
     ) -> None:
+        self.version = version
+        self.major = int(version.split(".")[0])
         self.settings = settings
         self.store = store
         self.guard = guard
@@ -80,8 +86,11 @@ class App:
         self.metrics = Metrics()
         self.router = Router()
         self.provisioning_root: Path | None = None
+        # The database this server uses: `grafana cli` acts on this state only when configured for the same one.
+        self.database = database_key(settings, store.path.parent if store.path else None)
         self._violations: list[Violation] = []
         self._violations_lock = threading.Lock()
+        self._served: list[dict[str, Any]] = []  # what was asked, for tests that check which API a client used
         for module in MODULES:
             module.register(self)
         self._check_routes_against_spec()
@@ -91,13 +100,16 @@ class App:
 
     def bootstrap(self) -> bool:
         with self.store.lock:
+            if self.store.database != self.database:
+                self.store.database = self.database
+                self.store.dirty = True
             created = ensure_bootstrap(
                 self.store,
                 self.settings.get("security", "admin_user"),
                 self.settings.get("security", "admin_password"),
                 self.settings.get("security", "admin_email"),
             )
-            if created:
+            if created or self.store.dirty:
                 self.store.save()
             return created
 
@@ -107,6 +119,7 @@ class App:
             self.bootstrap()
         with self._violations_lock:
             self._violations.clear()
+            self._served.clear()
 
     def _check_routes_against_spec(self) -> None:
         """Every served route is in the spec or in the named allow-list; fail fast otherwise."""
@@ -134,6 +147,10 @@ class App:
         with self._violations_lock:
             return [v.as_dict() for v in self._violations]
 
+    def served_list(self) -> list[dict[str, Any]]:
+        with self._violations_lock:
+            return list(self._served)
+
     # -- dispatch --
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes, client: str = "") -> Reply:
@@ -146,6 +163,8 @@ class App:
             handler_name = "double"
         else:
             response, handler_name = self._dispatch(method, path, query, headers, body, client)
+            with self._violations_lock:
+                self._served.append({"method": method, "path": path, "route": handler_name, "status": response.status})
         payload = response.encode()
         elapsed = time.monotonic() - started
         self.metrics.observe(handler_name, method, response.status, elapsed)
@@ -157,6 +176,11 @@ class App:
     ) -> tuple[Response, str]:
         route, params = self.router.match(method, path)
         pattern = route.pattern if route else None
+        if route is None and path.startswith("/apis/"):
+            # Outside the 9.5 spec: an app-platform API this version of the double does not serve.
+            return Response(404, {"message": "Not found"}), "notfound"
+        if route is not None and route.contract is not None:
+            return self._dispatch_contract(route, params, method, path, query, headers, body, client), route.pattern
         if route is None or route.spec_checked:
             check = self.guard.check_request(method, path, pattern, query, headers, body)
             if check.errors:
@@ -195,6 +219,43 @@ class App:
                     500, {"message": "double: response violates Grafana OpenAPI spec: " + "; ".join(errors)}
                 )
         return response, route.pattern
+
+    def _dispatch_contract(
+        self,
+        route: Route,
+        params: dict[str, str],
+        method: str,
+        path: str,
+        query: list[tuple[str, str]],
+        headers: Mapping[str, str],
+        body: bytes,
+        client: str,
+    ) -> Response:
+        """An /apis route: its own contract (apis_contract) instead of the 9.5 spec; the namespace names the org."""
+        errors = route.contract.check_request(body)
+        if errors:
+            self.record(Violation("request", method, path, errors))
+            text = "double: request violates the /apis contract: " + "; ".join(errors)
+            return api_apis.status(400, text).as_response()
+        org_id = api_apis.namespace_org(unquote(params.get("namespace", "")))
+        if org_id is None:
+            response = api_apis.status(400, f"namespace {params.get('namespace')!r} is not valid: use default (org 1) "
+                                       "or org-<id>").as_response()
+        else:
+            # The namespace, not X-Grafana-Org-Id, chooses the org of an /apis request.
+            sent = {k: v for k, v in headers.items() if k.lower() != "x-grafana-org-id"}
+            sent["X-Grafana-Org-Id"] = str(org_id)
+            params = {k: unquote(v) for k, v in params.items()}
+            request = Request(method, path, query, sent, body, params, client=client)
+            response = self._run(route, request)
+            legacy_error = isinstance(response.body, dict) and response.body.get("kind") != "Status"
+            if response.status in (401, 403) and legacy_error:  # from authentication or role checks
+                response = api_apis.status(response.status, str(response.body.get("message", ""))).as_response()
+        errors = route.contract.check_response(response.status, response.encode())
+        if errors:
+            self.record(Violation("response", method, path, errors, response.status))
+            response = Response(500, {"message": "double: response violates the /apis contract: " + "; ".join(errors)})
+        return response
 
     def _run(self, route: Route, request: Request) -> Response:
         try:

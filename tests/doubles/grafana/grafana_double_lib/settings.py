@@ -27,6 +27,7 @@ DEFAULTS: dict[tuple[str, str], str] = {
     ("database", "user"): "root",
     ("database", "password"): "",
     ("database", "url"): "",
+    ("database", "path"): "grafana.db",
     ("remote_cache", "type"): "database",
     ("remote_cache", "connstr"): "",
     ("auth.anonymous", "enabled"): "false",
@@ -75,6 +76,23 @@ class Settings:
 
     def flag(self, section: str, key: str) -> bool:
         return self.get(section, key).strip().lower() in ("true", "1", "yes", "on")
+
+
+def database_key(settings: Settings, data_dir: Path | None = None) -> str:
+    """Which database these settings point Grafana at; two processes share data only when their keys match.
+
+    SQLite is a file under `[paths] data` (`[database] path`, default grafana.db); the other types are named by
+    their url, or by type, host and database name.
+    """
+    kind = settings.get("database", "type").strip().lower() or "sqlite3"
+    if kind == "sqlite3":
+        path = Path(settings.get("database", "path") or "grafana.db")
+        if not path.is_absolute():
+            path = (data_dir or Path(settings.get("paths", "data"))) / path
+        return f"sqlite3:{path.resolve()}"
+    if settings.get("database", "url"):
+        return settings.get("database", "url")
+    return f"{kind}://{settings.get('database', 'host')}/{settings.get('database', 'name')}"
 
 
 def load_settings(config_file: Path | None, environ: Mapping[str, str]) -> Settings:

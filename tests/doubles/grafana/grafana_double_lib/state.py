@@ -47,9 +47,9 @@ def empty_state() -> dict[str, Any]:
 class Store:
     """State plus a lock; save() persists it when a data directory is configured."""
 
-    def __init__(self, data_dir: Path | None) -> None:
+    def __init__(self, data_dir: Path | None, file_name: str = STATE_FILE_NAME) -> None:
         self.lock = threading.RLock()
-        self.path = data_dir / STATE_FILE_NAME if data_dir else None
+        self.path = data_dir / file_name if data_dir else None
         self.data = empty_state()
         self.dirty = False  # set by handlers that change state while answering a GET
         self.loaded_from_disk = False
@@ -58,6 +58,15 @@ class Store:
             for name in COLLECTIONS:
                 self.data.setdefault(name, [])
             self.loaded_from_disk = True
+
+    @property
+    def database(self) -> str:
+        """The database (settings.database_key) this state stands for; empty in states written before it was kept."""
+        return str(self.data.get("database") or "")
+
+    @database.setter
+    def database(self, key: str) -> None:
+        self.data["database"] = key
 
     @property
     def is_empty(self) -> bool:

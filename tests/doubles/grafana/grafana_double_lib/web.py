@@ -20,6 +20,9 @@ class ApiError(Exception):
         self.status = status
         self.body = body
 
+    def as_response(self) -> Response:
+        return Response(self.status, self.body)
+
 
 def error(code: int, text: str, /, **extra: Any) -> ApiError:
     """Grafana's response.Error envelope: {"message": ...} plus optional fields."""
@@ -142,6 +145,7 @@ class Route:
     action: str = ""  # RBAC action named in 403 messages
     locked: bool = True  # handled under the state lock, and state saved after a change
     spec_checked: bool = True
+    contract: Any = None  # an apis_contract.Contract for routes the 9.5 spec does not cover (/apis)
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
