@@ -81,7 +81,9 @@ def render_role_ini(root: Path, port: int) -> Path:
     text = text.replace("/etc/grafana/", in_root(root, "/etc/grafana/") + "/")
     secrets = root / "etc" / "grafana" / "secrets"
     secrets.mkdir(parents=True)
-    for name, value in (("database_password", "db-pw"), ("admin_password", "admin"), ("remote_cache_password", "")):
+    # The files the role's "Write the secrets grafana.ini reads" and admin password tasks write.
+    for name, value in (("database_password", "db-pw"), ("admin_password", "admin"), ("remote_cache_password", ""),
+                        ("secret_key", "role-cli-test-secret-key")):
         (secrets / name).write_text(value)
     ini = root / "etc" / "grafana" / "grafana.ini"
     ini.write_text(text)
