@@ -75,8 +75,8 @@ def test_health_reports_the_version_the_double_runs_as(grafana13: Double) -> Non
 
 
 def test_grafana13_refuses_numeric_id_datasource_routes(grafana13: Double) -> None:
-    created = grafana13.call("POST", "/api/datasources", {"name": "p", "type": "prometheus", "access": "proxy",
-                                                           "url": "http://p:9090", "uid": "p"})
+    datasource = {"name": "p", "type": "prometheus", "access": "proxy", "url": "http://p:9090", "uid": "p"}
+    created = grafana13.call("POST", "/api/datasources", datasource)
     assert created.status_code == 200
     assert grafana13.call("GET", f"/api/datasources/{created.json()['id']}").status_code == 404
     assert grafana13.call("GET", "/api/datasources/uid/p").status_code == 200

@@ -825,8 +825,8 @@ def test_influxdb_double_enforces_read_write_bucket_and_org_scope_like_influxdb(
     assert _influx_query(base, org_wide, "training", org="elsewhere")[0] == 404
     assert _influx_write(base, org_wide, "other")[0] == 403
 
-    assert _influx_query(base, "gsttest-unknown", "training") == (401, {"code": "unauthorized",
-                                                                         "message": "unauthorized access"})
+    unauthorized = {"code": "unauthorized", "message": "unauthorized access"}
+    assert _influx_query(base, "gsttest-unknown", "training") == (401, unauthorized)
     assert _influx_write(base, "gsttest-unknown", "training")[0] == 401
 
 
