@@ -205,17 +205,17 @@ class GrafanaClient:
         return self.org_id
 
     # -- which API family ------------------------------------------------
-    def server_major(self) -> Optional[int]:
-        """Grafana's major version from ``GET /api/health`` (asked once)."""
+    def server_major(self, obj: str = 'grafana health') -> Optional[int]:
+        """Grafana's major version from ``GET /api/health`` (asked once); ``obj`` names what a failure is about."""
         if not self._major_known:
-            health = self.request('GET', '/api/health', 'grafana health', use_org=False) or {}
+            health = self.request('GET', '/api/health', obj, use_org=False) or {}
             self._major = major_version(health.get('version') if isinstance(health, dict) else None)
             self._major_known = True
         return self._major
 
-    def serves_app_apis(self) -> bool:
+    def serves_app_apis(self, obj: str = 'grafana health') -> bool:
         """Whether dashboards and folders go through /apis (Grafana 13 and later)."""
-        major = self.server_major()
+        major = self.server_major(obj)
         return major is not None and major >= APPS_API_MAJOR
 
     def namespace(self) -> str:

@@ -137,6 +137,10 @@ class GrafanaResource:
     def api_get(self, path: str, **kwargs: Any) -> Any:
         return self.client.get(path, self.label, **kwargs)
 
+    def serves_app_apis(self) -> bool:
+        """Whether the server manages dashboards and folders through /apis; a failure names this object."""
+        return self.client.serves_app_apis(self.label)
+
     # -- the pattern -------------------------------------------------------
     def run(self) -> Dict[str, Any]:
         try:

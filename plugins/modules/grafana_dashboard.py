@@ -193,7 +193,7 @@ class Dashboard(GrafanaResource):
 
     def read(self) -> Optional[Dict[str, Any]]:
         """The dashboard in the legacy shape (``dashboard``, ``meta.folderUid``), from whichever API is served."""
-        if not self.client.serves_app_apis():
+        if not self.serves_app_apis():
             return self.api_get(self.legacy_path)
         found = self.api_get(self.object_path())
         if found is None:
@@ -239,19 +239,19 @@ class Dashboard(GrafanaResource):
             self.api('PUT', self.object_path(), body=body)
 
     def create(self, after: Dict[str, Any]) -> None:
-        if self.client.serves_app_apis():
+        if self.serves_app_apis():
             self._save_object(after, None)
         else:
             self._save(after, None)
 
     def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        if self.client.serves_app_apis():
+        if self.serves_app_apis():
             self._save_object(after, str(current.get('resourceVersion') or ''))
         else:
             self._save(after, (current.get('dashboard') or {}).get('version'))
 
     def delete(self, current: Dict[str, Any]) -> None:
-        self.api('DELETE', self.object_path() if self.client.serves_app_apis() else self.legacy_path)
+        self.api('DELETE', self.object_path() if self.serves_app_apis() else self.legacy_path)
 
 
 def main() -> None:

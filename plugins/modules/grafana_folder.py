@@ -240,7 +240,7 @@ class Folder(GrafanaResource):
 
     def _read_folder(self) -> Optional[Dict[str, Any]]:
         """The folder in the legacy shape (``uid``, ``title``, ``description``, ``parentUid``) from either API."""
-        if not self.client.serves_app_apis():
+        if not self.serves_app_apis():
             return self.api_get(self.path)
         found = self.api_get(self.object_path())
         if found is None:
@@ -332,7 +332,7 @@ class Folder(GrafanaResource):
         return app_object(FOLDER_GROUP, 'Folder', after['uid'], spec, annotations, resource_version)
 
     def create(self, after: Dict[str, Any]) -> None:
-        if self.client.serves_app_apis():
+        if self.serves_app_apis():
             self.api('POST', self.object_path(named=False), body=self._folder_object(after, None))
         else:
             body = {'uid': after['uid'], 'title': after['title']}
@@ -347,7 +347,7 @@ class Folder(GrafanaResource):
     def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
         renamed = (before['title'], before['description']) != (after['title'], after['description'])
         moved = before['parent_uid'] != after['parent_uid']
-        if self.client.serves_app_apis() and (renamed or moved):
+        if self.serves_app_apis() and (renamed or moved):
             # One PUT renames and moves (the parent is the grafana.app/folder annotation).
             body = self._folder_object(after, str(current.get('resourceVersion') or ''))
             self.api('PUT', self.object_path(), body=body)
@@ -368,7 +368,7 @@ class Folder(GrafanaResource):
         if self.params['force_delete_rules']:
             # /apis has no forceDeleteRules: the legacy route, still served by Grafana 13, deletes the rules too.
             self.api('DELETE', self.path, query={'forceDeleteRules': 'true'})
-        elif self.client.serves_app_apis():
+        elif self.serves_app_apis():
             self.api('DELETE', self.object_path())
         else:
             self.api('DELETE', self.path)
