@@ -66,9 +66,11 @@ stage() {  # stage NAME: run_stage, and stop the script if it failed
 
 start_lane() {  # start_lane NAME: runs the stage in the background, its output in $RESULTS/NAME.log
   local name=$1
-  rm -f "$RESULTS/$name.details"
+  rm -f "$RESULTS/$name.details" "$RESULTS/$name.ended"
   echo "==> [$name] starting in a parallel lane (output: $RESULTS/$name.log, printed when it ends)"
-  (set -e; "stage_$name") >"$RESULTS/$name.log" 2>&1 </dev/null &
+  # The lane notes when it ended, so that its time is its own and not the time until it is joined.
+  ( (set -e; "stage_$name"); rc=$?; echo "$SECONDS" >"$RESULTS/$name.ended"; exit "$rc" ) \
+    >"$RESULTS/$name.log" 2>&1 </dev/null &
   LANE_PID[$name]=$!
   LANE_START[$name]=$SECONDS
 }
@@ -78,7 +80,7 @@ join_lane() {  # join_lane NAME: waits for a lane, prints its output and records
   wait "${LANE_PID[$name]}" || rc=$?
   echo "==> [$name] output of the parallel lane:"
   cat "$RESULTS/$name.log"
-  record "$name" "$rc" $((SECONDS - LANE_START[$name]))
+  record "$name" "$rc" $(($(cat "$RESULTS/$name.ended" 2>/dev/null || echo "$SECONDS") - LANE_START[$name]))
   return "$rc"
 }
 
