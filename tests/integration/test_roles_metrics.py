@@ -5,8 +5,9 @@ DOUBLE (data2ai-test/cadvisor-double:local), run unprivileged because --privileg
 playbook is written to a temporary directory and run with ``ansible-playbook`` from the repository root, so
 ``data2ai.grafana_stack.<role>`` resolves to this checkout. It converges the four roles (after docker_host, which
 creates the test network) twice: the second run must change nothing. The tests then read the running stack back
-over ports published on 127.0.0.1 and over the test network, prove that changed rules and routes are reloaded
-without a restart, and that a broken rule or a route to a missing receiver stops the play at validation while
+over ports published on 127.0.0.1 and over the test network, prove that changed rules, scrape jobs and routes are
+reloaded without a restart (Prometheus by SIGHUP, its lifecycle API off), that a configuration Prometheus rejects on
+reload fails the play, and that a broken rule or a route to a missing receiver stops the play at validation while
 the running container is left exactly as it was.
 
 Everything the test creates is named ``gsttest-rm-*`` and labelled ``data2ai.grafana_stack.test=1``. Ports are
@@ -92,6 +93,17 @@ def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
         return 0, ""
 
 
+def http_request(method: str, url: str, timeout: float = 5) -> tuple[int, str]:
+    """A request without a body to a URL on 127.0.0.1; (status, body), status 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=b"", method=method), timeout=timeout) as resp:
+            return resp.status, resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
 def get_json(url: str) -> Any:
     status, body = http_get(url)
     assert status == 200, f"GET {url} answered {status}: {body[:300]}"
@@ -142,8 +154,8 @@ class Stack:
     def url(self, port_name: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[port_name]}{path}"
 
-    def converge(self, extra_vars: dict[str, Any] | None = None) -> PlaybookRun:
-        arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / "converge.yml")]
+    def converge(self, extra_vars: dict[str, Any] | None = None, playbook: str = "converge.yml") -> PlaybookRun:
+        arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / playbook)]
         if extra_vars:
             arguments += ["-e", json.dumps(extra_vars)]
         # The roles call `docker`; make it Debian's client, as everywhere in these tests.
@@ -224,6 +236,16 @@ def write_playbook(workdir: Path) -> None:
         ],
     }
     (workdir / "converge.yml").write_text(yaml.safe_dump([play], sort_keys=False))
+    # The prometheus role's reload on its own, as its handler runs it.
+    reload_play = {
+        "name": "Reload Prometheus as the role's handler does",
+        "hosts": "localhost",
+        "gather_facts": False,
+        "tasks": [{"name": "The prometheus role's reload",
+                   "ansible.builtin.include_role": {"name": "data2ai.grafana_stack.prometheus",
+                                                    "tasks_from": "reload.yml"}}],
+    }
+    (workdir / "reload.yml").write_text(yaml.safe_dump([reload_play], sort_keys=False))
 
 
 def require_images() -> None:
@@ -342,12 +364,25 @@ def test_prometheus_is_ready_on_its_port_published_on_loopback(stack: Stack) -> 
     assert bindings == [{"HostIp": "127.0.0.1", "HostPort": str(stack.ports["prometheus"])}]
 
 
-def test_prometheus_keeps_30_days_and_accepts_remote_write_and_reloads(stack: Stack) -> None:
+def test_prometheus_keeps_30_days_and_accepts_remote_write(stack: Stack) -> None:
     flags = stack.prometheus_api("status/flags")
     assert flags["storage.tsdb.retention.time"] == "30d"
     assert flags["storage.tsdb.path"] == "/prometheus"
     assert flags["web.enable-remote-write-receiver"] == "true"
-    assert flags["web.enable-lifecycle"] == "true"
+
+
+def test_the_lifecycle_api_is_off_so_quit_and_reload_answer_403(stack: Stack) -> None:
+    """Without --web.enable-lifecycle, Prometheus answers POST and PUT on /-/quit and /-/reload with 403 "Lifecycle
+    API is not enabled." (prometheus/prometheus web/web.go, the forbiddenAPINotEnabled handler)."""
+    assert stack.prometheus_api("status/flags")["web.enable-lifecycle"] == "false"
+    before = container_identity(name_of("prometheus"))
+    for method in ("POST", "PUT"):
+        for path in ("/-/quit", "/-/reload"):
+            status, body = http_request(method, stack.url("prometheus", path))
+            assert (status, body.strip()) == (403, "Lifecycle API is not enabled."), f"{method} {path}: {status} {body}"
+    time.sleep(1)
+    assert container_identity(name_of("prometheus")) == before, "Prometheus stopped or restarted"
+    assert http_get(stack.url("prometheus", "/-/ready"))[0] == 200
 
 
 def test_prometheus_stores_the_exemplars_tempo_sends(stack: Stack) -> None:
@@ -473,6 +508,58 @@ def test_an_added_rule_file_goes_live_by_reload_and_goes_away_when_dropped(stack
     assert container_identity(name_of("prometheus")) == before
 
 
+def loaded_jobs(stack: Stack) -> set[str]:
+    """The scrape jobs of the configuration Prometheus runs now (/api/v1/status/config)."""
+    loaded = yaml.safe_load(stack.prometheus_api("status/config")["yaml"])
+    return {job["job_name"] for job in loaded.get("scrape_configs") or []}
+
+
+def test_a_new_scrape_job_goes_live_by_sighup_without_the_lifecycle_api(stack: Stack) -> None:
+    extra_job = {"job_name": "gsttest-extra", "static_configs": [{"targets": ["localhost:9090"]}]}
+    before = container_identity(name_of("prometheus"))
+    added = stack.converge({"prometheus_extra_scrape_configs": [extra_job]})
+    added.assert_ok()
+    assert handler_ran(added, "prometheus : Reload prometheus with SIGHUP"), added.failure_context()
+    assert handler_ran(added, "prometheus : Fail when Prometheus did not load the new configuration")
+    assert container_identity(name_of("prometheus")) == before, "the job must go live by reload, not restart"
+    # The handler returns only once Prometheus reported the reload: no waiting here.
+    assert "gsttest-extra" in loaded_jobs(stack)
+    # Its target shows once the scrape manager has synced (every few seconds, after the reload).
+    wait_for("the new job's target", lambda: any(
+        target["labels"]["job"] == "gsttest-extra" for target in stack.prometheus_api("targets")["activeTargets"]))
+
+    dropped = stack.converge()
+    dropped.assert_ok()
+    assert "gsttest-extra" not in loaded_jobs(stack)
+    assert container_identity(name_of("prometheus")) == before
+
+
+def test_a_configuration_prometheus_rejects_on_reload_fails_the_play(stack: Stack) -> None:
+    """promtool stops a bad file before it goes live; this is the case it cannot see (a file changed behind the
+    role's back, or one the running Prometheus reads differently): the reload's own result must fail the play."""
+    config_file = stack.base_dir / "prometheus" / "prometheus.yml"
+    rendered = config_file.read_text(encoding="utf-8")
+    before = container_identity(name_of("prometheus"))
+    jobs = loaded_jobs(stack)
+    broken = yaml.safe_load(rendered)
+    broken["scrape_configs"].append({"job_name": "gsttest-rejected", "scrape_interval": "not-a-duration"})
+    config_file.write_text(yaml.safe_dump(broken), encoding="utf-8")
+    try:
+        run = stack.converge(playbook="reload.yml")
+        assert run.returncode != 0, "a configuration Prometheus rejected passed the play"
+        assert "Prometheus did not load the new configuration after SIGHUP (it rejected it)" in run.output, \
+            run.output[-3000:]
+        assert container_identity(name_of("prometheus")) == before
+        assert loaded_jobs(stack) == jobs, "Prometheus runs something else than before"
+    finally:
+        # The role puts its own file back, and the reload after a failed one succeeds.
+        repaired = stack.converge()
+    repaired.assert_ok()
+    assert handler_ran(repaired, "prometheus : Reload prometheus with SIGHUP")
+    assert config_file.read_text(encoding="utf-8") == rendered
+    assert container_identity(name_of("prometheus")) == before
+
+
 def test_a_changed_route_goes_live_by_reload(stack: Stack) -> None:
     before = container_identity(name_of("alertmanager"))
     changed = stack.converge({"alertmanager_group_wait": "21s"})
@@ -520,3 +607,20 @@ def test_a_route_to_a_missing_receiver_stops_the_play_and_leaves_alertmanager_un
     assert config_file.read_text(encoding="utf-8") == config_before
     assert container_identity(name_of("alertmanager")) == before
     assert http_get(stack.url("alertmanager", "/-/ready"))[0] == 200
+
+
+# --------------------------------------------------------------------------
+# The lifecycle API on request (last: it recreates Prometheus twice)
+# --------------------------------------------------------------------------
+
+
+def test_the_lifecycle_api_is_served_only_when_asked_for(stack: Stack) -> None:
+    stack.converge({"prometheus_web_enable_lifecycle": True}).assert_ok()
+    wait_for("Prometheus ready", lambda: http_get(stack.url("prometheus", "/-/ready"))[0] == 200)
+    assert stack.prometheus_api("status/flags")["web.enable-lifecycle"] == "true"
+    assert http_request("POST", stack.url("prometheus", "/-/reload"))[0] == 200
+
+    stack.converge().assert_ok()
+    wait_for("Prometheus ready", lambda: http_get(stack.url("prometheus", "/-/ready"))[0] == 200)
+    assert stack.prometheus_api("status/flags")["web.enable-lifecycle"] == "false"
+    assert http_request("POST", stack.url("prometheus", "/-/reload"))[0] == 403
