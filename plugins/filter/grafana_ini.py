@@ -186,8 +186,10 @@ def grafana_ini_problems(sections: Any, secrets: Any = None, protected: list[str
 
 
 def grafana_ini_secret_files(secrets: Any) -> list[dict[str, str]]:
-    """One entry per secret: the file name under Grafana's secrets directory, the section, key and value."""
-    return [{"file": f"ini.{section}.{key}", "section": str(section), "key": str(key), "value": ini_value(value)}
+    """One entry per secret: the file name under Grafana's secrets directory, the section, key and value as it is
+    (Grafana's $__file{} reads the file as it is, trimmed, with no ini quoting)."""
+    return [{"file": f"ini.{section}.{key}", "section": str(section), "key": str(key),
+             "value": ini_value(value) if isinstance(value, bool) else str(value)}
             for section, keys in _mapping(secrets, "grafana_ini_secrets").items()
             for key, value in (keys or {}).items()]
 

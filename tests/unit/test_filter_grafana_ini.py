@@ -90,6 +90,7 @@ def test_merge_lets_the_instructor_win_and_renders_secrets_as_file_references() 
 def test_secret_files_name_one_file_per_key() -> None:
     assert grafana_ini_secret_files({"smtp": {"password": "p"}}) == [
         {"file": "ini.smtp.password", "section": "smtp", "key": "password", "value": "p"}]
+    assert grafana_ini_secret_files({"smtp": {"password": "a;b#c"}})[0]["value"] == "a;b#c", "no ini quoting"
 
 
 def test_the_key_list_records_its_source_and_knows_grafana_13_keys() -> None:
@@ -97,3 +98,18 @@ def test_the_key_list_records_its_source_and_knows_grafana_13_keys() -> None:
     assert "preinstall_auto_update" in grafana_ini_keys.SECTIONS["plugins"]
     assert "client_secret" in grafana_ini_keys.SECTIONS["auth.generic_oauth"]
     assert {"enabled", "host", "user", "password", "from_address"} <= set(grafana_ini_keys.SECTIONS["smtp"])
+
+
+def test_the_generator_keeps_defined_keys_only() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "grafana_ini_keys.py"
+    spec = importlib.util.spec_from_file_location("grafana_ini_keys_script", script)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = ("app_mode = production\n[smtp]\nenabled = false\n;user =\n# password =\nstartTLS_policy =\n"
+            "[server.custom_response_headers]\n#exampleHeader1 = exampleValue1\n")
+    assert module.parse(text) == {"DEFAULT": ["app_mode"], "smtp": ["enabled", "startTLS_policy"],
+                                  "server.custom_response_headers": []}
