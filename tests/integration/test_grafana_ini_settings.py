@@ -144,8 +144,8 @@ def test_site_yml_refuses_a_typo_in_a_section_or_key_in_preflight_and_nothing_ch
         ({"smtp": {"hots": "mail:25"}}, "grafana_ini_sections: smtp.hots: unknown key 'hots' in [smtp]"),
     ):
         settings = workdir / "typo.json"
-        settings.write_text(json.dumps({**SETTINGS, "grafana_ini_sections": {**SETTINGS["grafana_ini_sections"],
-                                                                              **typo}}))
+        sections = {**SETTINGS["grafana_ini_sections"], **typo}
+        settings.write_text(json.dumps({**SETTINGS, "grafana_ini_sections": sections}))
         refused = ansible_playbook("-i", str(workdir / "inventory.yml"), "site.yml", "-e", f"@{settings}",
                                    timeout=600)
         assert refused.returncode != 0

@@ -65,7 +65,8 @@ def _redacted_url(value: str) -> str | None:
         with_scheme = chunk if "://" in chunk else "http://" + chunk
         try:
             parsed = urlsplit(with_scheme)
-            _ = parsed.port
+            if parsed.port is not None and not 0 <= parsed.port <= 65535:
+                return None
         except ValueError:
             return None
         if parsed.password is not None:
