@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-import jinja2
 import pytest
 import requests
 import yaml
+from role_rendering import render_role_template
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "grafana"
@@ -61,21 +61,21 @@ def free_port() -> int:
 
 def render_role_ini(root: Path, port: int) -> Path:
     """roles/grafana/templates/grafana.ini.j2 as the role writes it to /etc/grafana/grafana.ini."""
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    env.filters["bool"] = lambda value: str(value).strip().lower() in ("true", "yes", "1", "on")
-    text = env.from_string((ROLE / "templates" / "grafana.ini.j2").read_text()).render(
-        ansible_managed="Ansible managed (test)",
-        grafana_root_url=f"http://127.0.0.1:{port}/",
+    # Rendered by ansible-playbook with the role's defaults and vars, as the role does (grafana.ini is made from data).
+    work = root.parent / "render"
+    work.mkdir(exist_ok=True)
+    text = render_role_template("grafana", "grafana.ini.j2", work, {
+        "grafana_root_url": f"http://127.0.0.1:{port}/",
         # A host no other double shares: the double's cli matches servers by their database.
-        grafana_database_host=f"role-cli-test-{port}:5432",
-        grafana_database_name="grafana",
-        grafana_database_user="grafana",
-        grafana_remote_cache_address="redis:6379",
-        grafana_remote_cache_password="",
-        grafana_admin_user="admin",
-        grafana_anonymous_enabled=False,
-        grafana_allow_sign_up=False,
-    )
+        "grafana_database_host": f"role-cli-test-{port}:5432",
+        "grafana_database_name": "grafana",
+        "grafana_database_user": "grafana",
+        "grafana_remote_cache_address": "redis:6379",
+        "grafana_remote_cache_password": "",
+        "grafana_admin_user": "admin",
+        "grafana_anonymous_enabled": False,
+        "grafana_allow_sign_up": False,
+    })
     # The role publishes port 3000 of the container; here the double listens on a free port of the host.
     text = re.sub(r"(?m)^http_port = \d+$", f"http_port = {port}", text)
     text = text.replace("/etc/grafana/", in_root(root, "/etc/grafana/") + "/")

@@ -22,6 +22,9 @@ def register(app: App) -> None:
     add("HEAD", "/api/health", api.health, "public", locked=False)
     add("GET", "/healthz", api.healthz, "public", locked=False)
     add("GET", "/metrics", api.metrics, "public", locked=False)
+    # pkg/api/api.go: adminRoute.Get("/settings", authorize(ac.EvalPermission(ac.ActionSettingsRead)), ...);
+    # settings:read belongs to the Grafana Admin (server admin) role.
+    add("GET", "/api/admin/settings", api.admin_settings, "server-admin", "settings:read")
 
 
 class SystemApi:
@@ -38,6 +41,11 @@ class SystemApi:
             body["remoteCache"] = "failing"
         text = json.dumps(body, indent=2)
         return Response(200 if status.healthy else 503, raw=text.encode(), content_type=HEALTH_CONTENT_TYPE)
+
+    def admin_settings(self, request: Request) -> Response:
+        """GET /api/admin/settings (pkg/api/admin.go AdminGetSettings): every section and key Grafana read, values
+        redacted by pkg/setting RedactedValue (Settings.bag)."""
+        return ok(self.app.settings.bag())
 
     def healthz(self, request: Request) -> Response:
         return Response(200, raw=b"Ok", content_type="text/plain; charset=utf-8")

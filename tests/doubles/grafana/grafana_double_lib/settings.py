@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlsplit, urlunsplit
 
 DEFAULTS: dict[tuple[str, str], str] = {
     ("server", "http_addr"): "",
@@ -41,7 +42,52 @@ _FILE_REF = re.compile(r"\$__file\{([^}]+)\}")
 
 
 def env_key(section: str, key: str) -> str:
-    return "GF_" + re.sub(r"[.\-]", "_", section).upper() + "_" + key.upper()
+    """Grafana's pkg/setting EnvKey: GF_<SECTION>_<KEY>, '.' and '-' of the section and '.' of the key as '_'."""
+    return "GF_" + re.sub(r"[.\-]", "_", section).upper() + "_" + key.replace(".", "_").upper()
+
+
+# Grafana's pkg/setting RedactedValue (setting.go): a value whose GF_<SECTION>_<KEY> name matches one of these
+# patterns is reported as RedactedPassword by GET /api/admin/settings (pkg/setting/provider.go, OSSImpl.Current).
+REDACTED_PASSWORD = "*********"
+_REDACTED_KEYS = [re.compile(p) for p in (
+    "PASSWORD", "SECRET", "PROVIDER_CONFIG", "PRIVATE_KEY", "SECRET_KEY", "CERTIFICATE", "ACCOUNT_KEY",
+    "ENCRYPTION_KEY", "VAULT_TOKEN", "CLIENT_SECRET", "ENTERPRISE_LICENSE", "API_DB_PASS", "^TOKEN$",
+    "ID_FORWARDING_TOKEN$", "AUTHENTICATION_TOKEN$", "AUTH_TOKEN$", "RENDERER_TOKEN$", "API_TOKEN$",
+    "WEBHOOK_TOKEN$", "INSTALL_TOKEN$")]
+_NOT_REDACTED = ("RUDDERSTACK", "APPLICATION_INSIGHTS", "SENTRY")
+
+
+def _redacted_url(value: str) -> str | None:
+    """Grafana's RedactedURL: each URL of a list (split on commas and spaces) loses the password of its user info
+    (Go's url.URL.Redacted writes "xxxxx"); None where Go's url.Parse would fail, and Grafana keeps the value."""
+    chunks = re.split(r"[, ]+", value)
+    for index, chunk in enumerate(chunks):
+        with_scheme = chunk if "://" in chunk else "http://" + chunk
+        try:
+            parsed = urlsplit(with_scheme)
+            if parsed.port is not None and not 0 <= parsed.port <= 65535:
+                return None
+        except ValueError:
+            return None
+        if parsed.password is not None:
+            netloc = f"{parsed.username or ''}:xxxxx@{parsed.netloc.rsplit('@', 1)[1]}"
+            with_scheme = urlunsplit(parsed._replace(netloc=netloc))
+            chunk = with_scheme if "://" in chunk else with_scheme[len("http://"):]
+        chunks[index] = chunk
+    return ",".join(chunks) if "," in value else " ".join(chunks)
+
+
+def redacted_value(name: str, value: str) -> str:
+    """What GET /api/admin/settings shows for a value whose GF_ name is `name` (Grafana's RedactedValue)."""
+    if value == "":
+        return ""
+    upper = name.upper()
+    if any(pattern.search(upper) for pattern in _REDACTED_KEYS):
+        return REDACTED_PASSWORD
+    if any(word in upper for word in _NOT_REDACTED):
+        return value
+    redacted = _redacted_url(value)
+    return value if redacted is None else redacted
 
 
 class StartupError(Exception):
@@ -74,6 +120,15 @@ class Settings:
     def get(self, section: str, key: str) -> str:
         return self.values.get((section, key), DEFAULTS.get((section, key), ""))
 
+    def bag(self) -> dict[str, dict[str, str]]:
+        """Every section and key the double holds (its DEFAULTS, grafana.ini, GF_ variables), redacted as Grafana's
+        GET /api/admin/settings reports them. Unknown sections and keys are kept and reported, never refused:
+        Grafana itself starts with them (its ini loader copies every key of grafana.ini over defaults.ini)."""
+        bag: dict[str, dict[str, str]] = {}
+        for (section, key), value in self.values.items():
+            bag.setdefault(section, {})[key] = redacted_value(env_key(section, key), value)
+        return bag
+
     def flag(self, section: str, key: str) -> bool:
         return self.get(section, key).strip().lower() in ("true", "1", "yes", "on")
 
@@ -105,12 +160,14 @@ def load_settings(config_file: Path | None, environ: Mapping[str, str]) -> Setti
             inline_comment_prefixes=None,
             strict=False,
         )
+        parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys keep their case, as in go-ini
         parser.read(config_file, encoding="utf-8")
         for section in parser.sections():
             for key, raw in parser.items(section):
                 values[(section, key)] = _expand(raw.strip().strip('"'), environ)
         used_file = config_file
-    for section, key in list(DEFAULTS):
+    # Grafana applies GF_<SECTION>_<KEY> to every key of defaults.ini and grafana.ini (applyEnvVariableOverrides).
+    for section, key in list(values):
         name = env_key(section, key)
         for file_var in (name + "__FILE", name + "_FILE"):
             if environ.get(file_var):
