@@ -9,8 +9,13 @@ import re
 import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,8 +79,44 @@ def ansible_playbook(*arguments: str, timeout: float = 1200, env: dict[str, str]
     return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
 
 
-def docker(*args: str, check: bool = False) -> subprocess.CompletedProcess:
-    return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check)
+def docker(*args: str, check: bool = False, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Debian's docker client; with ``check``, a failure fails the test with the command's output."""
+    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
+    return proc
+
+
+def inspect_container(name: str) -> dict[str, Any]:
+    return json.loads(docker("inspect", "--type", "container", name, check=True).stdout)[0]
+
+
+def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> tuple[int, str]:
+    """GET a URL on 127.0.0.1 or a test network, bypassing any proxy; (status, body), 0 when nothing answers."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as resp:
+            return resp.status, resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, OSError):
+        return 0, ""
+
+
+def get_json(url: str) -> Any:
+    status, body = http_get(url)
+    assert status == 200, f"GET {url} answered {status}: {body[:300]}"
+    return json.loads(body)
+
+
+def wait_for(what: str, probe: Callable[[], bool], timeout: float = 90.0) -> None:
+    """Polls ``probe`` until it is true; fails the test naming ``what`` when it is not within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{what} not within {timeout:.0f} s")
 
 
 @dataclass(frozen=True)

@@ -21,25 +21,35 @@ import json
 import os
 import re
 import stat
-import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port, free_subnet
+from stack_testlib import (
+    PlaybookRun,
+    ansible_playbook,
+    docker,
+    free_port,
+    free_subnet,
+    get_json,
+    http_get,
+    inspect_container,
+    remove_labelled,
+    require_images,
+    wait_for,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "gsttest-rm-"
 NETWORK = f"{PREFIX}net"
 TEST_LABEL_KEY = "data2ai.grafana_stack.test"
-BUILD_HINT = "build the test images first: bash tests/images/build.sh"
 ROLES = ("node_exporter", "cadvisor", "alertmanager", "prometheus")
 IMAGES = {
     "prometheus": "data2ai-test/prometheus:local",
@@ -70,27 +80,13 @@ pytestmark = pytest.mark.docker
 # --------------------------------------------------------------------------
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run Debian's docker client; raise with its output when check fails."""
-    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
 
 
-def inspect_container(name: str) -> dict[str, Any]:
-    return json.loads(docker("inspect", "--type", "container", name).stdout)[0]
 
 
-def http_get(url: str, timeout: float = 5) -> tuple[int, str]:
-    """GET a URL on 127.0.0.1 or the test network; (status, body), status 0 when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError):
-        return 0, ""
+
+
+
 
 
 def http_request(method: str, url: str, timeout: float = 5) -> tuple[int, str]:
@@ -104,19 +100,10 @@ def http_request(method: str, url: str, timeout: float = 5) -> tuple[int, str]:
         return 0, ""
 
 
-def get_json(url: str) -> Any:
-    status, body = http_get(url)
-    assert status == 200, f"GET {url} answered {status}: {body[:300]}"
-    return json.loads(body)
 
 
-def wait_for(what: str, probe: Callable[[], bool], timeout: float = READY_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{what} not within {timeout:.0f} s")
+
+
 
 
 # --------------------------------------------------------------------------
@@ -124,17 +111,7 @@ def wait_for(what: str, probe: Callable[[], bool], timeout: float = READY_TIMEOU
 # --------------------------------------------------------------------------
 
 
-def remove_test_resources() -> None:
-    names = docker("ps", "-a", "--filter", f"name=^/?{PREFIX}", "--format", "{{.Names}}").stdout.split()
-    containers = [name for name in names if name.startswith(PREFIX)]
-    if containers:
-        docker("rm", "-f", "-v", *containers, check=False)
-    volumes = docker("volume", "ls", "-q", "--filter", f"name={PREFIX}").stdout.split()
-    volumes = [name for name in volumes if name.startswith(PREFIX)]
-    if volumes:
-        docker("volume", "rm", "-f", *volumes, check=False)
-    if docker("network", "inspect", NETWORK, check=False).returncode == 0:
-        docker("network", "rm", NETWORK, check=False)
+
 
 
 # --------------------------------------------------------------------------
@@ -248,10 +225,7 @@ def write_playbook(workdir: Path) -> None:
     (workdir / "reload.yml").write_text(yaml.safe_dump([reload_play], sort_keys=False))
 
 
-def require_images() -> None:
-    missing = [image for image in IMAGES.values() if docker("image", "inspect", image, check=False).returncode != 0]
-    if missing:
-        pytest.fail(f"missing test images {', '.join(missing)}: {BUILD_HINT}")
+
 
 
 # --------------------------------------------------------------------------
@@ -301,11 +275,11 @@ class Converged:
 def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
     if docker("version", check=False).returncode != 0:
         pytest.fail("the Docker engine does not answer /usr/bin/docker version")
-    require_images()
+    require_images(*IMAGES.values())
     workdir = tmp_path_factory.mktemp("roles_metrics")
     ports = {name: free_port() for name in ("prometheus", "alertmanager", "cadvisor")}
     stack = Stack(workdir, ports)
-    remove_test_resources()
+    remove_labelled(PREFIX)
     try:
         write_inventory(workdir, ports)
         write_playbook(workdir)
@@ -316,7 +290,7 @@ def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
         second.assert_ok()
         yield Converged(stack, first, second)
     finally:
-        remove_test_resources()
+        remove_labelled(PREFIX)
 
 
 @pytest.fixture
@@ -348,7 +322,7 @@ def gateway() -> str:
 
 
 def inspect_network(name: str) -> dict[str, Any]:
-    return json.loads(docker("network", "inspect", name).stdout)[0]
+    return json.loads(docker("network", "inspect", name, check=True).stdout)[0]
 
 
 def test_containers_join_the_network_under_their_component_names(stack: Stack) -> None:

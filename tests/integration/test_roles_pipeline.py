@@ -16,24 +16,30 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port, free_subnet
+from stack_testlib import (
+    PlaybookRun,
+    ansible_playbook,
+    docker,
+    free_port,
+    free_subnet,
+    http_get,
+    inspect_container,
+    remove_labelled,
+    require_images,
+    wait_for,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "gsttest-rp-"
 NETWORK = f"{PREFIX}net"
 TEST_LABEL_KEY = "data2ai.grafana_stack.test"
-BUILD_HINT = "build the test images first: bash tests/images/build.sh"
 ROLES = ("influxdb", "loki", "tempo", "promtail")
 DOUBLE_IMAGES = {
     "loki": "data2ai-test/loki-double:local",
@@ -54,37 +60,16 @@ pytestmark = pytest.mark.docker
 # --------------------------------------------------------------------------
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run Debian's docker client; raise with its output when check fails."""
-    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
 
 
-def inspect_container(name: str) -> dict[str, Any]:
-    return json.loads(docker("inspect", "--type", "container", name).stdout)[0]
 
 
-def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> tuple[int, str]:
-    """GET a 127.0.0.1 URL; (status, body), status 0 when nothing answers."""
-    request = urllib.request.Request(url, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            return resp.status, resp.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError):
-        return 0, ""
 
 
-def wait_for(what: str, probe: Callable[[], bool], timeout: float = READY_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"{what} not within {timeout:.0f} s")
+
+
+
+
 
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
@@ -113,17 +98,7 @@ def dig(document: Any, dotted: str) -> Any:
 # --------------------------------------------------------------------------
 
 
-def remove_test_resources() -> None:
-    names = docker("ps", "-a", "--filter", f"name=^/?{PREFIX}", "--format", "{{.Names}}").stdout.split()
-    containers = [name for name in names if name.startswith(PREFIX)]
-    if containers:
-        docker("rm", "-f", "-v", *containers, check=False)
-    volumes = docker("volume", "ls", "-q", "--filter", f"name={PREFIX}").stdout.split()
-    volumes = [name for name in volumes if name.startswith(PREFIX)]
-    if volumes:
-        docker("volume", "rm", "-f", *volumes, check=False)
-    if docker("network", "inspect", NETWORK, check=False).returncode == 0:
-        docker("network", "rm", NETWORK, check=False)
+
 
 
 # --------------------------------------------------------------------------
@@ -205,14 +180,7 @@ def write_playbook(workdir: Path) -> None:
     (workdir / "converge.yml").write_text(yaml.safe_dump([play], sort_keys=False))
 
 
-def require_images() -> None:
-    missing = [
-        image
-        for image in (*DOUBLE_IMAGES.values(), VOLUME_INIT_IMAGE)
-        if docker("image", "inspect", image, check=False).returncode != 0
-    ]
-    if missing:
-        pytest.fail(f"missing test images {', '.join(missing)}: {BUILD_HINT}")
+
 
 
 # --------------------------------------------------------------------------
@@ -231,11 +199,11 @@ class Converged:
 def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
     if docker("version", check=False).returncode != 0:
         pytest.fail("the Docker engine does not answer /usr/bin/docker version")
-    require_images()
+    require_images(*DOUBLE_IMAGES.values(), VOLUME_INIT_IMAGE)
     workdir = tmp_path_factory.mktemp("roles_pipeline")
     ports = {name: free_port() for name in ("loki", "tempo", "tempo_otlp_grpc", "tempo_otlp_http", "influxdb")}
     stack = Stack(workdir, ports)
-    remove_test_resources()
+    remove_labelled(PREFIX)
     try:
         write_inventory(workdir, ports)
         write_playbook(workdir)
@@ -245,7 +213,7 @@ def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
         second.assert_ok()
         yield Converged(stack, first, second)
     finally:
-        remove_test_resources()
+        remove_labelled(PREFIX)
 
 
 # --------------------------------------------------------------------------
@@ -339,6 +307,7 @@ def test_tempo_data_volume_belongs_to_uid_10001(converged: Converged) -> None:
         "-c",
         "%u:%g",
         "/data",
+        check=True,
     ).stdout.strip()
     assert owner == "10001:10001"
 
