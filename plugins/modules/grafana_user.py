@@ -147,7 +147,8 @@ class User(GrafanaResource):
         other = self.api_get('/api/users/lookup', query={'loginOrEmail': email}, use_org=False)
         if other and same_login(other.get('email'), email):
             self.module.fail_json(msg=f"{self.label}: no user has this login, and Grafana cannot create it: user "
-                                      f"'{other.get('login')}' has the email '{email}'; give this user another one (option 'email')")
+                                      f"'{other.get('login')}' has the email '{email}'; "
+                                      "give this user another one (option 'email')")
 
     def _send_password(self) -> bool:
         return bool(self.params['password']) and self.params['password_update'] == 'always'
