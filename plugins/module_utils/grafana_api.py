@@ -306,10 +306,35 @@ class GrafanaClient:
         """GET that returns None when the object does not exist."""
         return self.request('GET', path, obj, query=query, missing_ok=True, **kwargs)
 
-    def user_by_login(self, login: str, obj: str) -> Dict[str, Any]:
-        """A user by login or email (``GET /api/users/lookup``, needs a server admin); a 404 raises."""
-        return self.request('GET', '/api/users/lookup', f"{obj} user '{login}'",
-                            query={'loginOrEmail': login}, use_org=False)
+    def find_user(self, login: str, obj: str, by_email: bool = False) -> Optional[Dict[str, Any]]:
+        """The user whose login is ``login`` (its profile, ``GET /api/users/:id``), or None; needs a server admin.
+
+        Grafana's ``GET /api/users/lookup?loginOrEmail=`` matches a login *or an email*, case-insensitively, and
+        tries the email first when the text holds an '@': the user it returns is taken only when its login is
+        ``login`` (compared as Grafana compares logins, see same_login). Else a user with that login is searched
+        for (``GET /api/users/search``). With ``by_email``, the user whose email is ``login`` is taken when no user
+        has it as login.
+        """
+        target = f"{obj} user '{login}'" if obj else f"user '{login}'"
+        found = self.get('/api/users/lookup', target, query={'loginOrEmail': login}, use_org=False)
+        if found is None or same_login(found.get('login'), login):
+            return found
+        search = self.request('GET', '/api/users/search', target, query={'query': login, 'perpage': 1000},
+                              use_org=False) or {}
+        for hit in search.get('users') or []:
+            if same_login(hit.get('login'), login):
+                return self.request('GET', f"/api/users/{hit['id']}", target, use_org=False)
+        if by_email and same_login(found.get('email'), login):
+            return found
+        return None
+
+    def user_by_login(self, login: str, obj: str, by_email: bool = True) -> Dict[str, Any]:
+        """A user by login (see find_user), by default else by email; a missing user raises a 404."""
+        user = self.find_user(login, obj, by_email=by_email)
+        if user is None:
+            raise GrafanaAPIError(f"{obj} user '{login}'" if obj else f"user '{login}'", 404, 'user not found'
+                                  + ('' if by_email else ' (no user has this login)'))
+        return user
 
     def team_by_name(self, name: str, obj: str) -> Dict[str, Any]:
         """A team of the request org by exact name (``GET /api/teams/search``); a missing team raises 404."""
@@ -318,6 +343,13 @@ class GrafanaClient:
             if team.get('name') == name:
                 return team
         raise GrafanaAPIError(f"{obj} team '{name}'", 404, 'team not found in the organization')
+
+
+def same_login(one: Any, other: Any) -> bool:
+    """Whether two logins (or emails) name the same Grafana user: Grafana compares them case-insensitively, and
+    since Grafana 11 stores them in lower case (pkg/services/user/userimpl/store.go, GetByLogin and LoginConflict
+    lower the text)."""
+    return isinstance(one, str) and isinstance(other, str) and one.lower() == other.lower()
 
 
 def _read_error_body(exc: HTTPError) -> bytes:

@@ -85,6 +85,8 @@ options:
       user:
         description:
           - Login (or email) of a user. The result shows the login.
+          - It names the user with that login, compared case-insensitively as Grafana does; only when no user has it
+            as login, the user with that email.
         type: str
       team:
         description:

@@ -43,7 +43,8 @@ options:
     suboptions:
       login:
         description:
-          - Login or email of the user.
+          - Login or email of the user. It names the user with that login, compared case-insensitively as Grafana
+            does; only when no user has it as login, the user with that email.
         type: str
         required: true
       role:
@@ -100,7 +101,10 @@ diff:
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import quote_path  # noqa: E402
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (  # noqa: E402
+    quote_path,
+    same_login,
+)
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import (  # noqa: E402
     GrafanaResource,
     run_resource,
@@ -118,6 +122,10 @@ def _as_list(roles: Dict[str, str]) -> List[Dict[str, str]]:
 class Organization(GrafanaResource):
     kind = 'organization'
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resolved: Dict[str, str] = {}
+
     @property
     def label(self) -> str:
         return "organization '{}'".format(self.params['name'])
@@ -134,10 +142,15 @@ class Organization(GrafanaResource):
         return {'name': current['name'], 'users': _as_list(roles)}
 
     def _member_login(self, ident: str, members: List[Dict[str, Any]]) -> str:
+        """The login of the user an entry names: a member with that login, else the user with that login, else the
+        user with that email (compared case-insensitively, as Grafana does); an unknown user stays as written."""
         for member in members:
-            if ident in (member.get('login'), member.get('email')):
+            if same_login(member.get('login'), ident):
                 return member['login']
-        return ident
+        if ident not in self._resolved:
+            user = self.client.find_user(ident, self.label, by_email=True)
+            self._resolved[ident] = user['login'] if user else ident
+        return self._resolved[ident]
 
     def wanted(self, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         members = current['members'] if current else []
@@ -165,12 +178,25 @@ class Organization(GrafanaResource):
         for login, role in sorted(after.items()):
             obj = f"{self.label} user '{login}'"
             if login not in before:
-                self.client.request('POST', base, obj, body={'loginOrEmail': login, 'role': role}, use_org=False)
+                self._add_user(base, obj, login, role)
             elif before[login] != role:
                 self.client.request('PATCH', f'{base}/{ids[login]}', obj, body={'role': role}, use_org=False)
         for login in sorted(set(before) - set(after)):
             obj = f"{self.label} user '{login}'"
             self.client.request('DELETE', f'{base}/{ids[login]}', obj, use_org=False)
+
+    def _add_user(self, base: str, obj: str, login: str, role: str) -> None:
+        """Adds the user with this login. Grafana's POST takes a login *or an email* and tries the email first when
+        the text holds an '@', so the user's own email (unique in Grafana) names it when it has one; the user
+        Grafana added is checked, and taken out again if it is another one."""
+        user = self.client.user_by_login(login, self.label, by_email=False)
+        email = user.get('email') or ''
+        key = email if '@' in email else login
+        added = self.client.request('POST', base, obj, body={'loginOrEmail': key, 'role': role}, use_org=False) or {}
+        if added.get('userId') not in (None, user['id']):
+            self.client.request('DELETE', f"{base}/{added['userId']}", obj, use_org=False)
+            self.module.fail_json(msg=f"{obj}: Grafana added another user (id {added['userId']}) for "
+                                      f"'{key}'; it was removed again")
 
     def create(self, after: Dict[str, Any]) -> None:
         created = self.api('POST', '/api/orgs', body={'name': after['name']}, use_org=False)

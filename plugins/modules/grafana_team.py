@@ -39,6 +39,8 @@ options:
   members:
     description:
       - Logins or emails of the members. The users must exist and belong to the organization.
+      - An entry names the user with that login, compared case-insensitively as Grafana does; only when no user has
+        it as login, the user with that email.
       - Members not listed are left alone unless O(enforce_members=true).
     type: list
     elements: str
@@ -84,6 +86,7 @@ diff:
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import same_login  # noqa: E402
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import (  # noqa: E402
     GrafanaResource,
     run_resource,
@@ -92,6 +95,10 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_reso
 
 class Team(GrafanaResource):
     kind = 'team'
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._resolved: Dict[str, str] = {}
 
     @property
     def label(self) -> str:
@@ -111,11 +118,22 @@ class Team(GrafanaResource):
         return {'name': current['name'], 'email': current.get('email') or '',
                 'members': sorted(m['login'] for m in current['members'])}
 
+    def _member_login(self, ident: str, members: List[Dict[str, Any]]) -> str:
+        """The login of the user an entry names: a member with that login, else the user with that login, else
+        the user with that email (logins and emails compared case-insensitively, as Grafana does); an unknown
+        user stays as written (adding it fails, or, in check mode, an earlier task may create it)."""
+        for member in members:
+            if same_login(member.get('login'), ident):
+                return member['login']
+        if ident not in self._resolved:
+            user = self.client.find_user(ident, f'{self.label} member', by_email=True)
+            self._resolved[ident] = user['login'] if user else ident
+        return self._resolved[ident]
+
     def _wanted_members(self, members: List[Dict[str, Any]]) -> List[str]:
         logins = set()
         for ident in self.params['members']:
-            match = [m['login'] for m in members if ident in (m.get('login'), m.get('email'))]
-            logins.add(match[0] if match else ident)
+            logins.add(self._member_login(ident, members))
         if not self.params['enforce_members']:
             logins.update(m['login'] for m in members)
         return sorted(logins)
@@ -133,7 +151,7 @@ class Team(GrafanaResource):
         wanted = self._wanted_members(members)
         for login in wanted:
             if login not in stored:
-                user = self.client.user_by_login(login, f'{self.label} member')
+                user = self.client.user_by_login(login, f'{self.label} member', by_email=False)
                 self.api('POST', f'/api/teams/{team_id}/members', body={'userId': user['id']})
         for login in sorted(set(stored) - set(wanted)):
             self.api('DELETE', f'/api/teams/{team_id}/members/{stored[login]}')

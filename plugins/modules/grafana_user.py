@@ -16,7 +16,10 @@ description:
     M(data2ai.grafana_stack.grafana_organization) and put them in teams with M(data2ai.grafana_stack.grafana_team).
     The module has no org selection options.
   - Needs a Grafana server admin (basic authentication).
-  - The user is found by O(login).
+  - The user is found by O(login), compared as Grafana compares logins (case-insensitively). Grafana's user
+    lookup also matches emails; a user whose B(email) is O(login) is not taken for it, so O(state=absent) never
+    deletes, and O(state=present) never renames, another user. Since Grafana 11 logins and emails are stored in
+    lower case; a login or email that differs only in case is not a change.
 author:
   - data2ai training team (@data2ai)
 extends_documentation_fragment:
@@ -101,6 +104,7 @@ diff:
 
 from typing import Any, Dict, Optional, Tuple  # noqa: E402
 
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import same_login  # noqa: E402
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import (  # noqa: E402
     MASK,
     SECRET_UPDATE_CHOICES,
@@ -118,7 +122,7 @@ class User(GrafanaResource):
         return "user '{}'".format(self.params['login'])
 
     def read(self) -> Optional[Dict[str, Any]]:
-        return self.api_get('/api/users/lookup', query={'loginOrEmail': self.params['login']}, use_org=False)
+        return self.client.find_user(self.params['login'], '')
 
     def owned(self, current: Dict[str, Any]) -> Dict[str, Any]:
         return {'login': current.get('login'), 'name': current.get('name', ''), 'email': current.get('email', ''),
@@ -130,7 +134,21 @@ class User(GrafanaResource):
         wanted = drop_none({k: self.params[k] for k in ('login', 'name', 'email', 'is_admin')})
         if current is None:
             wanted.setdefault('is_admin', False)
+            self._refuse_taken_email(wanted.get('email') or wanted['login'])
+            return wanted
+        # Grafana compares logins and emails case-insensitively (and lowers them since Grafana 11).
+        for key in ('login', 'email'):
+            if key in wanted and same_login(wanted[key], current.get(key)):
+                wanted[key] = current[key]
         return wanted
+
+    def _refuse_taken_email(self, email: str) -> None:
+        """Grafana refuses a new user whose email another user has (HTTP 412): say which user, in one line."""
+        other = self.api_get('/api/users/lookup', query={'loginOrEmail': email}, use_org=False)
+        if other and same_login(other.get('email'), email):
+            self.module.fail_json(msg=f"{self.label}: no user has this login, and Grafana cannot create it: user "
+                                      f"'{other.get('login')}' has the email '{email}'; "
+                                      "give this user another one (option 'email')")
 
     def _send_password(self) -> bool:
         return bool(self.params['password']) and self.params['password_update'] == 'always'

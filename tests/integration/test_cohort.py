@@ -111,8 +111,8 @@ class Cohort:
         self.secrets.update(self.passwords().values())  # before a prune removes a file
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
-    def converge(self) -> subprocess.CompletedProcess:
-        result = self.run("-v", "--diff")
+    def converge(self, *extra: str) -> subprocess.CompletedProcess:
+        result = self.run("-v", "--diff", *extra)
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         return result
 
@@ -171,6 +171,11 @@ def snapshot(double: GrafanaDouble) -> dict[str, Any]:
             "datasources": sorted(d["uid"] for d in double.get("/api/datasources", org_id=oid)),
         }
     return state
+
+
+def flat(output: str) -> str:
+    """The output with its line breaks and indentation as single spaces (the callback folds long messages)."""
+    return " ".join(output.split())
 
 
 def recap_changed(output: str) -> int:
@@ -256,12 +261,15 @@ def test_single_org_cohort_reruns_unchanged_and_prunes_a_removed_student_only_wi
     kept = cohort.converge()
     assert recap_changed(kept.stdout) == 0, kept.stdout[-4000:]
     assert snapshot(grafana) == before
-    assert "no longer in cohort_students: bob" in kept.stdout
+    assert "no longer in cohort_students: bob" in flat(kept.stdout)
     assert (cohort.credentials / "bob.txt").exists()
 
-    # With cohort_prune his user and folder go, and the controller forgets him; the others are untouched.
-    cohort.write([STUDENTS[0], STUDENTS[2]], cohort_prune=True)
-    cohort.converge()
+    # With cohort_prune, confirmed by naming him, his user and folder go, and the controller forgets him; the others
+    # are untouched.
+    cohort.write([STUDENTS[0], STUDENTS[2]], cohort_prune=True, cohort_prune_confirm=["bob"])
+    pruned = cohort.converge()
+    assert "Removing from Grafana the users and folders of the students no longer in cohort_students: bob." \
+        in flat(pruned.stdout)
     assert user(grafana, "bob") is None
     assert grafana.get("/api/folders/cohort-c42-u-bob", org_id=org) is None
     assert not (cohort.credentials / "bob.txt").exists()
@@ -299,14 +307,81 @@ def test_org_per_student_layout_gives_each_student_an_org_on_every_lab_vm_then_r
     assert recap_changed(second.stdout) == 0, second.stdout[-4000:]
     assert [snapshot(double) for double in doubles] == before
 
-    # With cohort_prune, a student who left loses their user and their organization (with their folder).
+    # With cohort_prune (confirmed), a student who left loses their user and their organization (with their
+    # folder), and the run says that organizations go too.
     cohort.write(STUDENTS[:2], hosts=2, cohort_layout="org_per_student", cohort_starter_dashboards=[STARTER],
                  cohort_datasources=[datasource], cohort_prune=True)
-    cohort.converge()
+    pruned = cohort.converge("-e", "cohort_prune_confirm=chloe")
+    assert "the users, folders and organizations of the students no longer in cohort_students: chloe" \
+        in flat(pruned.stdout)
     for double in doubles:
         assert user(double, "chloe") is None and org_id(double, "c42-chloe") is None
         assert user(double, "alice") is not None and org_id(double, "c42-alice") is not None
     assert not (cohort.credentials / "chloe.txt").exists()
+    cohort.assert_no_password_printed()
+
+
+def test_a_login_whose_case_changed_in_the_roster_is_the_same_student_and_prunes_nothing(
+        cohort: Cohort, grafana: GrafanaDouble) -> None:
+    capital = dict(STUDENTS[0], login="Alice")
+    cohort.write([capital, STUDENTS[1]], cohort_starter_dashboards=[STARTER])
+    cohort.converge()
+    org = org_id(grafana, "c42")
+    assert org is not None
+    alice = user(grafana, "alice")
+    assert alice is not None
+    folder_uid = next(uid for uid in search(grafana, org, "dash-folder") if uid.lower() == "cohort-c42-u-alice")
+    work = [uid for uid, hit in search(grafana, org, "dash-db").items() if hit.get("folderUid") == folder_uid]
+    assert work
+
+    # "Alice" becomes "alice" with cohort_prune left on in group_vars: nobody left, nothing is removed.
+    cohort.write([STUDENTS[0], STUDENTS[1]], cohort_starter_dashboards=[STARTER], cohort_prune=True)
+    result = cohort.converge()
+    assert "no longer in cohort_students" not in result.stdout
+    assert user(grafana, "alice")["id"] == alice["id"]
+    assert grafana.get(f"/api/folders/{folder_uid}", org_id=org) is not None
+    for uid in work:
+        assert grafana.get(f"/api/dashboards/uid/{uid}", org_id=org) is not None
+    assert set(members(grafana, org)) == {"admin", "alice", "bob"}
+
+    # When she leaves, confirming "alice" prunes her under both spellings.
+    cohort.write([STUDENTS[1]], cohort_starter_dashboards=[STARTER], cohort_prune=True)
+    cohort.converge("-e", "cohort_prune_confirm=alice")
+    assert user(grafana, "alice") is None
+    assert grafana.get(f"/api/folders/{folder_uid}", org_id=org) is None
+    assert grafana.get("/api/folders/cohort-c42-u-alice", org_id=org) is None
+    assert sorted(p.stem for p in cohort.credentials.glob("*.txt")) == ["bob"]
+
+
+def test_a_prune_lists_the_students_and_removes_them_only_when_the_confirmation_names_exactly_them(
+        cohort: Cohort, grafana: GrafanaDouble) -> None:
+    cohort.write(STUDENTS, cohort_starter_dashboards=[STARTER])
+    cohort.converge()
+    org = org_id(grafana, "c42")
+
+    for confirm in ([], ["bob"], ["bob", "chloe", "alice"]):
+        cohort.write(STUDENTS[:1], cohort_starter_dashboards=[STARTER], cohort_prune=True,
+                     cohort_prune_confirm=confirm)
+        refused = cohort.run()
+        assert refused.returncode != 0, refused.stdout[-4000:]
+        given = ", ".join(sorted(confirm)) or "nothing"
+        assert ("cohort_prune=true would remove the users and folders of the students no longer in cohort_students: "
+                f"bob, chloe; cohort_prune_confirm must name exactly these logins and names {given}. Confirm with "
+                "-e cohort_prune_confirm=bob,chloe. Nothing was removed.") in flat(refused.stdout), \
+            refused.stdout[-4000:]
+        for login in ("bob", "chloe"):
+            assert user(grafana, login) is not None, (confirm, login)
+            assert grafana.get(f"/api/folders/cohort-c42-u-{login}", org_id=org) is not None
+            assert (cohort.credentials / f"{login}.txt").exists()
+
+    cohort.write(STUDENTS[:1], cohort_starter_dashboards=[STARTER], cohort_prune=True)
+    cohort.converge("-e", "cohort_prune_confirm=Chloe,bob")
+    for login in ("bob", "chloe"):
+        assert user(grafana, login) is None, login
+        assert grafana.get(f"/api/folders/cohort-c42-u-{login}", org_id=org) is None
+        assert not (cohort.credentials / f"{login}.txt").exists()
+    assert user(grafana, "alice") is not None
+    assert grafana.get("/api/folders/cohort-c42-u-alice", org_id=org) is not None
     cohort.assert_no_password_printed()
 
 

@@ -52,14 +52,19 @@ class UserApi:
         return sorted((u for u in self.store.items("users") if not u["is_service_account"]), key=lambda u: u["login"])
 
     def _taken(self, login: str, email: str, except_id: int = 0) -> bool:
-        for other in self._people():
+        """sqlStore.LoginConflict (pkg/services/user/userimpl/store.go): another user has this email or this login,
+        compared in lower case (a login is not compared with the emails, nor an email with the logins)."""
+        for other in self.store.items("users"):
             if other["id"] == except_id:
                 continue
-            if other["login"].lower() in (login.lower(), email.lower()) or (
-                other["email"] and other["email"].lower() in (login.lower(), email.lower())
-            ):
+            if other["login"].lower() == login.lower() or (other["email"] and other["email"].lower() == email.lower()):
                 return True
         return False
+
+    def _stored(self, text: str) -> str:
+        """Since Grafana 11 (grafana/grafana#86359, "Auth: Force lowercase login/email for users"), Service.Create
+        and sqlStore.Update store logins and emails in lower case; Grafana 10 kept them as given."""
+        return text.lower() if self.app.major >= 11 else text
 
     # -- admin --
 
@@ -76,7 +81,8 @@ class UserApi:
             raise error(400, "organization not found", traceID="")
         if self._taken(login, email):
             raise error(412, f"User with email '{email}' or username '{login}' already exists")
-        user = new_user_record(self.store, login, email, str(body.get("name") or ""), now_iso())
+        user = new_user_record(self.store, self._stored(login), self._stored(email), str(body.get("name") or ""),
+                               now_iso())
         set_password(user, password)
         user["orgs"] = {str(org_id): AUTO_ASSIGN_ROLE}
         user["org_id"] = org_id
@@ -149,8 +155,8 @@ class UserApi:
         if self._taken(login, email, except_id=user["id"]):
             raise error(409, "Username or email already in use")
         user.update(
-            login=login,
-            email=email,
+            login=self._stored(login),
+            email=self._stored(email),
             name=str(body.get("name") or user["name"]),
             theme=str(body.get("theme") or user["theme"]),
             updated=now_iso(),

@@ -202,12 +202,18 @@ def requested_org(request: Request) -> int | None:
 
 
 def find_user(store: Store, login_or_email: str) -> dict[str, Any] | None:
+    """Grafana's user lookup by login *or email* (GET /api/users/lookup, POST /api/orgs/:id/users, basic auth):
+    sqlStore.GetByLogin in pkg/services/user/userimpl/store.go lowers the text ("enforcement of lowercase due to
+    forcement of caseinsensitive login"), tries the email first when the text holds an '@', then the login."""
     wanted = login_or_email.lower()
+    if not wanted:
+        return None
+    if "@" in wanted:
+        for user in store.items("users"):
+            if user["email"] and user["email"].lower() == wanted:
+                return user
     for user in store.items("users"):
         if user["login"].lower() == wanted:
-            return user
-    for user in store.items("users"):
-        if user["email"] and user["email"].lower() == wanted:
             return user
     return None
 
