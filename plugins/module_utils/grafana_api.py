@@ -226,7 +226,7 @@ class GrafanaClient:
         self.username = params.get('url_username')
         self.password = params.get('url_password')
         self.validate_certs = params.get('validate_certs', True)
-        self.ca_path = params.get('ca_path')
+        self.ca_path = params.get('ca_path') or None  # empty: the system's CAs
         self.client_cert = params.get('client_cert')
         self.client_key = params.get('client_key')
         self.timeout = params.get('timeout') or 30
