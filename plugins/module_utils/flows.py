@@ -260,7 +260,7 @@ def grafana_proxy(settings: FlowSettings, route: str) -> str:
 
 def grafana_http(settings: FlowSettings) -> Http:
     return Http(settings.request_timeout, settings.grafana_user, settings.grafana_password,
-                ca_path=settings.grafana_ca_path)
+                ca_path=settings.grafana_ca_path or None)
 
 
 def also_grafana(settings: FlowSettings) -> str:
