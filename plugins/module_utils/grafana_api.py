@@ -205,7 +205,7 @@ def should_strip_auth(old_url: str, new_url: str) -> bool:
     return changed_port or changed_scheme
 
 
-def may_retry(method: str, exc: 'GrafanaAPIError') -> bool:
+def may_retry(method: str, exc: GrafanaAPIError) -> bool:
     """Whether a failed request may be sent again: idempotent ones, others only when they never left."""
     if not exc.retryable:
         return False

@@ -147,7 +147,7 @@ def test_grafana_ini_asks_for_https_and_secure_cookies(stack: Stack) -> None:
     assert "cert_file = /etc/grafana/grafana.crt" in ini
     assert "cert_key = /etc/grafana/secrets/tls_key" in ini
     assert "cookie_secure = true" in ini
-    assert f"root_url = https://" in ini
+    assert "root_url = https://" in ini
 
 
 def test_key_is_a_0400_file_of_grafanas_uid_and_not_in_the_environment(stack: Stack) -> None:

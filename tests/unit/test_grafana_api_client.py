@@ -20,13 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pytest
-from requests import Session
-
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (
     GrafanaAPIError,
     GrafanaClient,
     should_strip_auth,
 )
+from requests import Session
 
 Reply = Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]]
 
@@ -129,7 +128,8 @@ def test_post_that_times_out_is_sent_exactly_once(servers: list[Recorder]) -> No
     server = Recorder(slow)
     servers.append(server)
     with pytest.raises(GrafanaAPIError) as failed:
-        client(server.url(), timeout=1).request("POST", "/api/serviceaccounts/2/tokens", "token 'ci'", body={"name": "ci"})
+        client(server.url(), timeout=1).request("POST", "/api/serviceaccounts/2/tokens", "token 'ci'",
+                                                body={"name": "ci"})
     assert failed.value.status is None
     time.sleep(2)  # a retry would have arrived by now
     assert len(server.seen) == 1

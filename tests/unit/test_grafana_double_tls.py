@@ -119,8 +119,10 @@ def test_cli_resets_the_admin_password_of_an_https_double(tls_double: tuple[str,
 @pytest.mark.parametrize(("server", "message"), [
     ("protocol = https", "cert_file cannot be empty when using HTTPS"),
     ("protocol = https\ncert_file = {cert}", "cert_key cannot be empty when using HTTPS"),
-    ("protocol = https\ncert_file = {tmp}/missing.crt\ncert_key = {key}", 'cannot find SSL cert_file at "{tmp}/missing.crt"'),
-    ("protocol = https\ncert_file = {cert}\ncert_key = {tmp}/missing.key", 'cannot find SSL key_file at "{tmp}/missing.key"'),
+    ("protocol = https\ncert_file = {tmp}/missing.crt\ncert_key = {key}",
+     'cannot find SSL cert_file at "{tmp}/missing.crt"'),
+    ("protocol = https\ncert_file = {cert}\ncert_key = {tmp}/missing.key",
+     'cannot find SSL key_file at "{tmp}/missing.key"'),
     ("protocol = https\ncert_file = {cert}\ncert_key = {cert}", "could not load SSL certificate"),
 ])
 def test_https_double_refuses_to_start_without_a_usable_certificate(

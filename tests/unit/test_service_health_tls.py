@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils import health
 
 

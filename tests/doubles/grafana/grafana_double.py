@@ -23,7 +23,7 @@ from grafana_double_lib.cli import cli_main
 from grafana_double_lib.settings import StartupError, load_settings
 
 if TYPE_CHECKING:
-    from grafana_double_lib.server import DoubleHTTPServer, tls_context
+    from grafana_double_lib.server import DoubleHTTPServer
 
 BANNER = """\
 ==========================================================================

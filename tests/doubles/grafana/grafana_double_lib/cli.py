@@ -99,7 +99,7 @@ def _ask_running_double(settings: Settings, database: str, password: str, user_i
     if tls:
         # The double's own debug endpoint on loopback, in the same container: the double's side channel, not
         # something Grafana's CLI does, so its certificate (made for the public name) is not checked here.
-        handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))  # noqa: S323
+        handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
     opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(request, timeout=5) as reply:
