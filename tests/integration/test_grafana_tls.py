@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import ssl
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,3 +189,15 @@ def test_grafana_module_trusts_the_certificate_with_ca_path_and_refuses_it_witho
     missing = requests.get(stack.url + "/api/folders/tls-check-2", auth=("admin", ADMIN_PASSWORD),
                            verify=str(stack.ca_file), timeout=10)
     assert missing.status_code == 404
+
+
+def test_dockers_own_healthcheck_passes_over_https(stack: Stack) -> None:
+    """The container's healthcheck (busybox wget on loopback) speaks https too, or Docker would call it unhealthy."""
+    deadline = time.monotonic() + 90
+    status = ""
+    while time.monotonic() < deadline:
+        status = docker("inspect", "-f", "{{.State.Health.Status}}", f"{PREFIX}grafana", check=True).stdout.strip()
+        if status == "healthy":
+            break
+        time.sleep(2)
+    assert status == "healthy"
