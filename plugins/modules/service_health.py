@@ -54,7 +54,7 @@ options:
           - Name of a Docker container on the target to check instead of a fixed URL.
           - With O(checks[].port), the module looks up the container's address (on O(checks[].network))
             at every attempt, so a restarted container with a new address is still found, and probes
-            C(http://<address>:<port><path>).
+            C(http://<address>:<port><path>) (C(https) with O(checks[].scheme=https)).
           - Without O(checks[].port), the service is ready when the container runs and Docker's own
             healthcheck says C(healthy) (a container without a healthcheck counts as ready once it runs).
             This suits services that do not speak HTTP, such as PostgreSQL and Redis.

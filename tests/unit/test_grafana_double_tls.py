@@ -107,6 +107,7 @@ def test_https_double_gives_plain_http_no_answer(tls_double: tuple[str, Path, Pa
 
 def test_cli_resets_the_admin_password_of_an_https_double(tls_double: tuple[str, Path, Path], tmp_path: Path) -> None:
     url, cert, ini = tls_double
+    assert url.startswith("https://")  # the CLI must reach the running double over TLS, as it serves nothing else
     command = [sys.executable, str(DOUBLE_DIR / "grafana_double.py"), "cli", "--homepath", str(tmp_path / "home"),
                "--config", str(ini), "admin", "reset-admin-password", "--password-from-stdin"]
     env = {**os.environ, "GF_PATHS_DATA": str(tmp_path / "data")}
