@@ -49,7 +49,10 @@ options:
     default: true
   ca_path:
     description:
-      - PEM file of CA certificates used to validate the server's certificate.
+      - PEM file of CA certificates used to validate the server's certificate, instead of the system's CAs.
+      - For a Grafana the grafana role serves over TLS with a self-signed certificate
+        (C(grafana_tls=true)), the certificate the role keeps on the controller (C(grafana_tls_ca_path)).
+      - Prefer it to O(validate_certs=false), which accepts any certificate.
     type: path
   client_cert:
     description:
@@ -68,7 +71,10 @@ options:
     description:
       - How often a request is retried after a connection error or an HTTP 5xx answer,
         with exponential backoff (0.5 s, 1 s, 2 s, ... at most 8 s). At most 10.
-      - Client errors (HTTP 4xx) are never retried.
+      - Only idempotent requests (C(GET), C(HEAD), C(PUT), C(DELETE), C(OPTIONS)) are retried after a
+        timeout, a dropped connection or an HTTP 5xx. A C(POST) or C(PATCH) (creating an object or a
+        token) is sent again only when the connection was refused, so that it never reaches Grafana twice.
+      - Client errors (HTTP 4xx) and refused certificates are never retried.
     type: int
     default: 3
   use_proxy:
@@ -77,6 +83,9 @@ options:
     type: bool
     default: true
 notes:
+  - Redirects are followed for C(GET) and C(HEAD) only. The credentials (basic authentication or O(token))
+    are not sent on to another host, nor after a change of scheme or port (except http to https on the
+    default ports), as in the Python C(requests) library.
   - "Every API error fails the task with one line, C(<object>: HTTP <status> <Grafana message>),
     whatever the shape of the error body (JSON, HTML or empty)."
 

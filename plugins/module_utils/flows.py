@@ -75,6 +75,7 @@ class FlowSettings:
     grafana_url: str = "http://127.0.0.1:3000"
     grafana_user: str = "admin"
     grafana_password: str | None = None
+    grafana_ca_path: str | None = None
     grafana_datasource_uid: str = ""
     metrics_series: Sequence[str] = DEFAULT_METRICS_SERIES
     log_writer_image: str = ""
@@ -154,8 +155,9 @@ class Http:
     """Requests to the stack's published ports. Proxies are bypassed: every URL is local to the host."""
 
     def __init__(self, timeout: float, username: str | None = None, password: str | None = None,
-                 unix_socket: str | None = None) -> None:
+                 unix_socket: str | None = None, ca_path: str | None = None) -> None:
         self._request = Request(
+            ca_path=ca_path,
             use_proxy=False,
             timeout=timeout,
             url_username=username,
@@ -257,7 +259,8 @@ def grafana_proxy(settings: FlowSettings, route: str) -> str:
 
 
 def grafana_http(settings: FlowSettings) -> Http:
-    return Http(settings.request_timeout, settings.grafana_user, settings.grafana_password)
+    return Http(settings.request_timeout, settings.grafana_user, settings.grafana_password,
+                ca_path=settings.grafana_ca_path or None)
 
 
 def also_grafana(settings: FlowSettings) -> str:

@@ -4,8 +4,19 @@
 """One HTTP client for Grafana's API, shared by every module of the collection.
 
 It owns authentication, TLS, org selection per request (``X-Grafana-Org-Id``),
-JSON encoding, retries and the mapping of every error to one line:
+JSON encoding, retries, redirects and the mapping of every error to one line:
 ``<object>: HTTP <status> <Grafana message>``.
+
+Retries: only an idempotent request (RFC 9110 section 9.2.2: GET, HEAD, PUT, DELETE, OPTIONS) is sent
+again after a timeout, a dropped connection or an HTTP 5xx, because the server may have acted on it
+already. A POST or PATCH is sent again only when the connection was refused: then no byte of it
+reached the server. Anything else (a timeout, a reset, a 503) may come after the server acted, and
+a second POST would create a second object or lose a created token.
+
+Redirects are followed for GET and HEAD only (as ``follow_redirects='safe'`` did), by the client
+itself so that the credentials (``Authorization``) are dropped when the redirect leaves the origin,
+by the rule of ``requests`` (``SessionRedirectMixin.should_strip_auth``): another host name, or
+another scheme or port, except http->https on the default ports.
 
 It also knows which API family the server offers. Grafana 13 deprecates ``/api/dashboards`` and
 ``/api/folders`` in favour of the app-platform APIs
@@ -24,7 +35,7 @@ import ssl
 import time
 from typing import Any, Dict, Optional
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_native, to_text
@@ -34,6 +45,15 @@ from ansible.module_utils.urls import SSLValidationError, open_url
 ORG_HEADER = 'X-Grafana-Org-Id'
 PROVENANCE_HEADER = 'X-Disable-Provenance'
 MAX_RETRIES = 10
+#: methods a server may receive twice with the effect of once (RFC 9110 section 9.2.2)
+IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'))
+#: methods whose redirects are followed (the others report the 3xx)
+REDIRECT_METHODS = frozenset(('GET', 'HEAD'))
+REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
+#: as urllib's HTTPRedirectHandler.max_redirections
+MAX_REDIRECTS = 10
+DEFAULT_PORTS = {'http': 80, 'https': 443}
+CREDENTIAL_HEADERS = ('Authorization',)
 MAX_MESSAGE_LENGTH = 300
 #: first Grafana major whose dashboards and folders are managed through /apis/.../v1
 APPS_API_MAJOR = 13
@@ -82,13 +102,15 @@ class GrafanaAPIError(Exception):
     """An API call failed; ``str()`` is the one-line message the module reports."""
 
     def __init__(self, obj: str, status: Optional[int], message: str, body: Any = None,
-                 retryable: Optional[bool] = None) -> None:
+                 retryable: Optional[bool] = None, unsent: bool = False) -> None:
         self.obj = obj
         self.status = status
         self.message = message
         self.body = body
         # Connection errors and 5xx may pass; a 4xx or a refused certificate will not.
         self.retryable = (status is None or status >= 500) if retryable is None else retryable
+        # True only when the request certainly never reached the server (connection refused).
+        self.unsent = unsent
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
@@ -163,6 +185,33 @@ def app_object(group: str, kind: str, name: str, spec: Dict[str, Any], annotatio
     return {'apiVersion': f'{group}/{APPS_API_VERSION}', 'kind': kind, 'metadata': metadata, 'spec': spec}
 
 
+def should_strip_auth(old_url: str, new_url: str) -> bool:
+    """Whether a redirect from ``old_url`` to ``new_url`` must not carry the credentials.
+
+    The rule of ``requests`` (``SessionRedirectMixin.should_strip_auth``): strip on another host name;
+    keep on http->https with the default ports; keep when only a default port is spelled out or left
+    out; strip on any other change of scheme or port.
+    """
+    old, new = urlsplit(old_url), urlsplit(new_url)
+    if old.hostname != new.hostname:
+        return True
+    if old.scheme == 'http' and old.port in (80, None) and new.scheme == 'https' and new.port in (443, None):
+        return False
+    changed_port = old.port != new.port
+    changed_scheme = old.scheme != new.scheme
+    default_port = (DEFAULT_PORTS.get(old.scheme), None)
+    if not changed_scheme and old.port in default_port and new.port in default_port:
+        return False
+    return changed_port or changed_scheme
+
+
+def may_retry(method: str, exc: GrafanaAPIError) -> bool:
+    """Whether a failed request may be sent again: idempotent ones, others only when they never left."""
+    if not exc.retryable:
+        return False
+    return method.upper() in IDEMPOTENT_METHODS or exc.unsent
+
+
 def quote_path(value: Any) -> str:
     """Quote one path segment (names may hold spaces or slashes)."""
     return quote(to_native(value), safe='')
@@ -177,7 +226,7 @@ class GrafanaClient:
         self.username = params.get('url_username')
         self.password = params.get('url_password')
         self.validate_certs = params.get('validate_certs', True)
-        self.ca_path = params.get('ca_path')
+        self.ca_path = params.get('ca_path') or None  # empty: the system's CAs
         self.client_cert = params.get('client_cert')
         self.client_key = params.get('client_key')
         self.timeout = params.get('timeout') or 30
@@ -273,33 +322,58 @@ class GrafanaClient:
             try:
                 return self._send(method, url, data, headers, obj, missing_ok)
             except GrafanaAPIError as exc:
-                if not exc.retryable or attempt >= self.retries:
+                if not may_retry(method, exc) or attempt >= self.retries:
                     raise
             attempt += 1
             self._sleep(min(0.5 * (2 ** (attempt - 1)), 8.0))
 
     def _send(self, method: str, url: str, data: Optional[bytes], headers: Dict[str, str],
               obj: str, missing_ok: bool) -> Any:
-        try:
-            response = open_url(
-                url, data=data, headers=headers, method=method, use_proxy=self.use_proxy,
-                timeout=self.timeout, validate_certs=self.validate_certs,
-                client_cert=self.client_cert, client_key=self.client_key, ca_path=self.ca_path,
-                follow_redirects='safe', use_netrc=False, http_agent='data2ai.grafana_stack')
-            body = decode_json(response.read())
-        except HTTPError as exc:
-            raw = _read_error_body(exc)
-            if exc.code == 404 and missing_ok:
-                return None
-            raise GrafanaAPIError(obj, exc.code, error_message(raw, to_text(exc.reason)), decode_json(raw)) from None
-        except (URLError, UrlsConnectionError, socket.timeout, ConnectionError, OSError) as exc:
-            reason = getattr(exc, 'reason', exc)
-            tls_refused = isinstance(exc, SSLValidationError) or isinstance(reason, ssl.SSLCertVerificationError)
-            raise GrafanaAPIError(obj, None, f'{to_text(reason)} ({url})', retryable=not tls_refused) from None
+        headers = dict(headers)
+        redirects = 0
+        while True:
+            try:
+                response = self._open(method, url, data, headers)
+                body = decode_json(response.read())
+            except HTTPError as exc:
+                location = exc.headers.get('Location') if exc.headers is not None else None
+                if (exc.code in REDIRECT_STATUSES and method.upper() in REDIRECT_METHODS and location
+                        and redirects < MAX_REDIRECTS):
+                    redirects += 1
+                    _read_error_body(exc)
+                    new_url = urljoin(url, location.replace(' ', '%20'))
+                    if urlsplit(new_url).scheme not in ('http', 'https'):
+                        raise GrafanaAPIError(obj, exc.code, f'redirect to a non-HTTP URL ({new_url})') from None
+                    if should_strip_auth(url, new_url):
+                        for name in CREDENTIAL_HEADERS:
+                            headers.pop(name, None)
+                    url = new_url
+                    continue
+                raw = _read_error_body(exc)
+                if exc.code == 404 and missing_ok:
+                    return None
+                raise GrafanaAPIError(obj, exc.code, error_message(raw, to_text(exc.reason)),
+                                      decode_json(raw)) from None
+            except (URLError, UrlsConnectionError, socket.timeout, ConnectionError, OSError) as exc:
+                reason = getattr(exc, 'reason', exc)
+                tls_refused = isinstance(exc, SSLValidationError) or isinstance(reason, ssl.SSLCertVerificationError)
+                # A refused connection carries nothing to the server: any method may be sent again.
+                unsent = isinstance(exc, ConnectionRefusedError) or isinstance(reason, ConnectionRefusedError)
+                raise GrafanaAPIError(obj, None, f'{to_text(reason)} ({url})', retryable=not tls_refused,
+                                      unsent=unsent) from None
+            break
         if isinstance(body, str):
             # A proxy's HTML page or similar: Grafana's API always answers JSON.
             raise GrafanaAPIError(obj, response.status, f'answer is not JSON: {body[:120]}')
         return body
+
+    def _open(self, method: str, url: str, data: Optional[bytes], headers: Dict[str, str]) -> Any:
+        """One HTTP exchange; redirects come back as HTTPError and are followed by ``_send``."""
+        return open_url(
+            url, data=data, headers=headers, method=method, use_proxy=self.use_proxy,
+            timeout=self.timeout, validate_certs=self.validate_certs,
+            client_cert=self.client_cert, client_key=self.client_key, ca_path=self.ca_path,
+            follow_redirects='none', use_netrc=False, http_agent='data2ai.grafana_stack')
 
     # -- helpers ---------------------------------------------------------
     def get(self, path: str, obj: str, query: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Any:

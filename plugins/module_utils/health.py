@@ -56,7 +56,8 @@ REDACTED = "********"
 _SECRET_HEADER = re.compile(r"auth|token|secret|key|cookie|passw", re.IGNORECASE)
 _WHITESPACE = re.compile(r"\s+")
 _MISSING = object()
-_TLS_CONTEXTS: dict[bool, ssl.SSLContext] = {}
+_TLS_CONTEXTS: dict[tuple[bool, str | None, str | None], ssl.SSLContext] = {}
+CONTAINER_SCHEMES = ("http", "https")
 _TLS_CONTEXTS_LOCK = threading.Lock()
 # Everything Request.open raises when no HTTP answer arrives (HTTPError is an
 # answer and handled separately). ssl, socket and URL errors are all OSErrors;
@@ -94,6 +95,11 @@ class HealthCheck:
     path: str = "/"
     network: str | None = None
     docker_socket: str = DEFAULT_SOCKET
+    # TLS: the scheme of a container probe, a CA file to verify the certificate with instead of the system's CAs,
+    # and the name the certificate must carry when it differs from the URL's host (a container's address).
+    scheme: str = "http"
+    ca_path: str | None = None
+    server_name: str | None = None
 
     @property
     def display_url(self) -> str:
@@ -279,6 +285,11 @@ def _build_one(raw: Mapping[str, Any], name: str, label: str) -> tuple[list[str]
         problems.append("{}: method must be one of {}, got '{}'".format(label, ", ".join(ALLOWED_METHODS), method))
     if raw.get("url_password") and not raw.get("url_username"):
         problems.append(f"{label}: url_password needs url_username")
+    scheme = str(raw.get("scheme") or "http").lower()
+    if scheme not in CONTAINER_SCHEMES:
+        problems.append(f"{label}: scheme must be http or https, got '{scheme}'")
+    elif scheme != "http" and not (container and port is not None):
+        problems.append(f"{label}: scheme needs container and port (a url names its own scheme)")
     if problems:
         return problems, None
     check = HealthCheck(
@@ -297,6 +308,9 @@ def _build_one(raw: Mapping[str, Any], name: str, label: str) -> tuple[list[str]
         path=path,
         network=raw.get("network") or None,
         docker_socket=raw.get("docker_socket") or DEFAULT_SOCKET,
+        scheme=scheme,
+        ca_path=raw.get("ca_path") or None,
+        server_name=raw.get("server_name") or None,
     )
     return [], check
 
@@ -376,7 +390,8 @@ def probe_container(check: HealthCheck, request_timeout: float) -> ProbeOutcome:
         where = f"network {check.network}" if check.network else "any network"
         problem = f"container {check.container} has no address on {where}"
         return ProbeOutcome(ready=False, error=problem, problem=problem)
-    return probe_url(replace(check, url=f"http://{address}:{check.port}{check.path}"), request_timeout)
+    host = f"[{address}]" if ":" in address else address
+    return probe_url(replace(check, url=f"{check.scheme}://{host}:{check.port}{check.path}"), request_timeout)
 
 
 def probe_url(check: HealthCheck, request_timeout: float) -> ProbeOutcome:
@@ -411,7 +426,7 @@ def _fetch(check: HealthCheck, request_timeout: float) -> tuple[int, bytes, str 
             url_password=check.url_password,
             force_basic_auth=check.url_username is not None,
             follow_redirects="safe",
-            context=_tls_context(check.validate_certs),
+            context=_tls_context(check.validate_certs, check.ca_path, check.server_name),
         )
     except HTTPError as exc:
         return (
@@ -427,17 +442,39 @@ def _fetch(check: HealthCheck, request_timeout: float) -> tuple[int, bytes, str 
         )
 
 
-def _tls_context(validate_certs: bool) -> ssl.SSLContext:
+def _tls_context(validate_certs: bool, ca_path: str | None = None, server_name: str | None = None) -> ssl.SSLContext:
     """One TLS context per verification setting, built once and shared by all threads.
 
     Building a context loads the system CA bundle, which takes tens of milliseconds
     and holds the GIL; doing it on every attempt (as open_url does) would make
-    concurrent checks queue behind each other.
+    concurrent checks queue behind each other. With ``ca_path`` only that file is
+    trusted; with ``server_name`` the certificate must carry that name, whatever
+    address the connection goes to.
     """
+    key = (validate_certs, ca_path, server_name if validate_certs else None)
     with _TLS_CONTEXTS_LOCK:
-        if validate_certs not in _TLS_CONTEXTS:
-            _TLS_CONTEXTS[validate_certs] = make_context(validate_certs=validate_certs)
-        return _TLS_CONTEXTS[validate_certs]
+        if key not in _TLS_CONTEXTS:
+            if validate_certs and server_name:
+                context: ssl.SSLContext = _NamedContext(ssl.PROTOCOL_TLS_CLIENT)
+                context.server_name = server_name  # type: ignore[attr-defined]
+                if ca_path:
+                    context.load_verify_locations(cafile=ca_path)
+                else:
+                    context.load_default_certs()
+            else:
+                context = make_context(cafile=ca_path, validate_certs=validate_certs)
+            _TLS_CONTEXTS[key] = context
+        return _TLS_CONTEXTS[key]
+
+
+class _NamedContext(ssl.SSLContext):
+    """Checks the certificate against a fixed name (``server_name``) instead of the host the URL names."""
+
+    server_name = ""
+
+    def wrap_socket(self, sock, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs["server_hostname"] = self.server_name
+        return super().wrap_socket(sock, *args, **kwargs)
 
 
 def _decode(raw_body: bytes, charset: str | None) -> str:

@@ -54,7 +54,7 @@ options:
           - Name of a Docker container on the target to check instead of a fixed URL.
           - With O(checks[].port), the module looks up the container's address (on O(checks[].network))
             at every attempt, so a restarted container with a new address is still found, and probes
-            C(http://<address>:<port><path>).
+            C(http://<address>:<port><path>) (C(https) with O(checks[].scheme=https)).
           - Without O(checks[].port), the service is ready when the container runs and Docker's own
             healthcheck says C(healthy) (a container without a healthcheck counts as ready once it runs).
             This suits services that do not speak HTTP, such as PostgreSQL and Redis.
@@ -121,6 +121,25 @@ options:
           - Verify the server's TLS certificate for C(https) URLs.
         type: bool
         default: true
+      scheme:
+        description:
+          - Scheme of a container probe (O(checks[].container) with O(checks[].port)). With V(https) the
+            module probes C(https://<address>:<port><path>) and verifies the certificate (see
+            O(checks[].ca_path) and O(checks[].server_name)).
+        type: str
+        choices: [http, https]
+        default: http
+      ca_path:
+        description:
+          - PEM file of CA certificates to verify the server's certificate with, instead of the system's CAs.
+            A self-signed certificate can be its own CA file.
+        type: path
+      server_name:
+        description:
+          - The name the server's certificate must carry, when it differs from the host the probe connects
+            to, for example the name a certificate was made for while the probe goes to a container's
+            address. Also sent as the TLS server name (SNI).
+        type: str
       url_username:
         description:
           - User name for HTTP basic authentication, sent with the first request.
@@ -394,6 +413,9 @@ CHECK_OPTIONS = {
     "validate_certs": {"type": "bool", "default": True},
     "url_username": {"type": "str"},
     "url_password": {"type": "str", "no_log": True},
+    "scheme": {"type": "str", "choices": ["http", "https"], "default": "http"},
+    "ca_path": {"type": "path"},
+    "server_name": {"type": "str"},
 }
 
 ARGUMENT_SPEC = {

@@ -93,6 +93,11 @@ options:
     description:
       - That user's password. Never returned.
     type: str
+  grafana_ca_path:
+    description:
+      - PEM file of CA certificates that verifies Grafana's certificate when O(grafana_url) is C(https), instead of
+        the system's CAs (a self-signed certificate can be its own CA file). The certificate is always verified.
+    type: path
   grafana_datasource_uid:
     description:
       - Uid of the Grafana datasource the flow is also queried through (Prometheus for V(metrics), Loki for
@@ -299,6 +304,7 @@ ARGUMENT_SPEC = {
     "grafana_url": {"type": "str", "default": "http://127.0.0.1:3000"},
     "grafana_user": {"type": "str", "default": "admin"},
     "grafana_password": {"type": "str", "no_log": True},
+    "grafana_ca_path": {"type": "path"},
     "grafana_datasource_uid": {"type": "str", "default": ""},
     "metrics_series": {"type": "list", "elements": "str", "default": list(DEFAULT_METRICS_SERIES)},
     "log_writer_image": {"type": "str", "default": ""},

@@ -31,7 +31,7 @@ BANNER = """\
   A stand-in for Grafana's HTTP API used by the data2ai.grafana_stack tests.
   Every request and response is checked against Grafana's OpenAPI spec:
     {spec}
-  Listening on http://{host}:{port}   data: {data}
+  Listening on {scheme}://{host}:{port}   data: {data}
   Backends: {backends}
 =========================================================================="""
 
@@ -80,7 +80,7 @@ def build_server(args: argparse.Namespace) -> DoubleHTTPServer:
     from grafana_double_lib.app import App, log
     from grafana_double_lib.backends import BackendMonitor
     from grafana_double_lib.provisioning import provision_from_files
-    from grafana_double_lib.server import DoubleHTTPServer
+    from grafana_double_lib.server import DoubleHTTPServer, tls_context
     from grafana_double_lib.spec_guard import SpecGuard, default_spec_path
     from grafana_double_lib.state import Store
 
@@ -94,6 +94,7 @@ def build_server(args: argparse.Namespace) -> DoubleHTTPServer:
     spec = args.spec or default_spec_path()
     host = args.host or settings.get("server", "http_addr") or "0.0.0.0"
     port = args.port if args.port is not None else int(settings.get("server", "http_port") or 3000)
+    tls = tls_context(settings)  # before anything else, like Grafana's refusal to start without a certificate
     store = Store(None if args.no_persist else data_dir)
     backends = BackendMonitor(settings, skip=args.skip_backend_check)
     version = args.grafana_version or environ.get(VERSION_ENV) or DEFAULT_GRAFANA_VERSION
@@ -102,11 +103,12 @@ def build_server(args: argparse.Namespace) -> DoubleHTTPServer:
     app = App(settings, store, SpecGuard(spec), backends, version=version)
     app.provisioning_root = provisioning
     provision_from_files(app, provisioning)
-    server = DoubleHTTPServer((host, port), app)
+    server = DoubleHTTPServer((host, port), app, tls=tls)
     log(
         BANNER.format(
             version=version,
             spec=spec,
+            scheme=server.scheme,
             host=host,
             port=server.server_address[1],
             data="(memory only)" if args.no_persist else data_dir,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -86,14 +87,20 @@ def cli_settings(config: str, homepath: str, environ: Mapping[str, str]) -> Sett
 def _ask_running_double(settings: Settings, database: str, password: str, user_id: int) -> bool | None:
     """True/False from a running double of the same database, None when none answers for it."""
     port = settings.get("server", "http_port") or DEFAULTS[("server", "http_port")]
+    tls = settings.get("server", "protocol").strip().lower() == "https"
     body = json.dumps({"password": password, "userId": user_id, "database": database}).encode()
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{RESET_ENDPOINT}",
+        f"{'https' if tls else 'http'}://127.0.0.1:{port}{RESET_ENDPOINT}",
         data=body,
         method="POST",
         headers={"Content-Type": "application/json"},
     )
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if tls:
+        # The double's own debug endpoint on loopback, in the same container: the double's side channel, not
+        # something Grafana's CLI does, so its certificate (made for the public name) is not checked here.
+        handlers.append(urllib.request.HTTPSHandler(context=ssl._create_unverified_context()))
+    opener = urllib.request.build_opener(*handlers)
     try:
         with opener.open(request, timeout=5) as reply:
             return bool(reply.status == 200)

@@ -17,6 +17,11 @@ from urllib.parse import urlsplit, urlunsplit
 DEFAULTS: dict[tuple[str, str], str] = {
     ("server", "http_addr"): "",
     ("server", "http_port"): "3000",
+    # pkg/setting/setting.go readServerSettings: protocol http (default), https, h2 or socket; https reads
+    # cert_file and cert_key (conf/defaults.ini leaves both empty).
+    ("server", "protocol"): "http",
+    ("server", "cert_file"): "",
+    ("server", "cert_key"): "",
     ("paths", "data"): "/var/lib/grafana",
     ("paths", "provisioning"): "/etc/grafana/provisioning",
     ("security", "admin_user"): "admin",
