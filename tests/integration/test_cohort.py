@@ -116,8 +116,17 @@ class Cohort:
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         return result
 
+    @property
+    def record(self) -> Path:
+        """The one record of the students whose password comes from the inventory (hidden: no login starts with .)"""
+        return self.credentials / ".passwords-from-inventory.txt"
+
+    def recorded(self) -> list[str]:
+        lines = self.record.read_text().splitlines() if self.record.exists() else []
+        return [line for line in lines if line and not line.startswith("#")]
+
     def passwords(self) -> dict[str, str]:
-        found = {p.stem: p.read_text().strip() for p in self.credentials.glob("*.txt")}
+        found = {p.stem: p.read_text().strip() for p in self.credentials.glob("*.txt") if not p.name.startswith(".")}
         return {login: pw for login, pw in found.items() if pw}
 
     def assert_no_password_printed(self) -> None:
@@ -189,6 +198,7 @@ def assert_credential_files_are_private(cohort: Cohort, logins: list[str]) -> No
     assert stat.S_IMODE(cohort.credentials.stat().st_mode) == 0o700
     for login in logins:
         assert stat.S_IMODE((cohort.credentials / f"{login}.txt").stat().st_mode) == 0o600, login
+    assert stat.S_IMODE(cohort.record.stat().st_mode) == 0o600
 
 
 # --------------------------------------------------------------------------
@@ -220,9 +230,9 @@ def test_single_org_cohort_reruns_unchanged_and_prunes_a_removed_student_only_wi
         assert len(own) == len(starters), login
 
     passwords = cohort.passwords()
-    assert set(passwords) == {"alice", "bob"}  # chloe's password comes from the inventory: her file is empty
-    assert (cohort.credentials / "chloe.txt").read_text() == ""
-    assert_credential_files_are_private(cohort, ["alice", "bob", "chloe"])
+    assert set(passwords) == {"alice", "bob"}  # chloe's password comes from the inventory: she is in the record
+    assert cohort.recorded() == ["chloe"] and not (cohort.credentials / "chloe.txt").exists()
+    assert_credential_files_are_private(cohort, ["alice", "bob"])
     assert signs_in(grafana, "alice", passwords["alice"]) and signs_in(grafana, "chloe", GIVEN_PASSWORD)
 
     # Alice (Editor) edits her copy; the re-run leaves it, and everything else, alone.
@@ -292,7 +302,7 @@ def test_org_per_student_layout_gives_each_student_an_org_on_every_lab_vm_then_r
             assert len(search(double, org, "dash-db")) == 1
             assert [d["uid"] for d in double.get("/api/datasources", org_id=org)] == ["prometheus"]
         assert signs_in(double, "bob", passwords["bob"]) and signs_in(double, "chloe", GIVEN_PASSWORD)
-    assert_credential_files_are_private(cohort, ["alice", "bob", "chloe"])
+    assert_credential_files_are_private(cohort, ["alice", "bob"])
 
     before = [snapshot(double) for double in doubles]
     second = cohort.converge()
@@ -306,7 +316,7 @@ def test_org_per_student_layout_gives_each_student_an_org_on_every_lab_vm_then_r
     for double in doubles:
         assert user(double, "chloe") is None and org_id(double, "c42-chloe") is None
         assert user(double, "alice") is not None and org_id(double, "c42-alice") is not None
-    assert not (cohort.credentials / "chloe.txt").exists()
+    assert cohort.recorded() == []  # chloe's password came from the inventory: the record forgets her
     cohort.assert_no_password_printed()
 
 
