@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         credentials = workdir / "students"
         org_ids, given = prepare(url, credentials, args.students)
         runs: dict[str, list[dict[str, float]]] = {"old": [], "new": []}
-        for _ in range(args.repeat):
+        for _repeat in range(args.repeat):
             for way in ("old", "new"):
                 runs[way].append(run(way, workdir, url, credentials, org_ids, given))
     finally:

@@ -421,7 +421,8 @@ def test_admin_login_reachability_and_taken_emails_are_checked_once_before_any_c
         url = grafana.url if case != "grafana unreachable" else CLOSED_PORT_URL
         expected = [line.format(url=url) for line in STOPPED_COHORTS[case][1]]
         assert failed[0][1]["msg"] == "; ".join(expected), case
-        assert failed[0][0].endswith("Stop unless Grafana takes the admin login and no student's email is another user's")
+        assert failed[0][0].endswith("Stop unless Grafana takes the admin login and no student's email is another "
+                                     "user's")
         assert not cohorts[case].credentials.exists(), f"{case}: credentials written before the check"
         assert "not-the-password" not in stdout + stderr
     assert sorted(u["login"] for u in grafana.get("/api/users")) == ["admin", "zoe-old"]

@@ -86,7 +86,7 @@ ROSTER = [{"login": "alice", "org_name": "c42-alice", "folder_uid": "cohort-c42-
 def test_copies_found_in_their_own_organization_are_not_made_again() -> None:
     uid = "cohort-d-" + hashlib.sha1(b"c42/alice/starter.json").hexdigest()[:31]  # as the role always derived it
     everything = cohort_missing_copies(ROSTER, ["dashboards/starter.json"], "c42")
-    assert [c["uid"] for c in everything][0] == uid and len(everything) == 2
+    assert len(everything) == 2 and everything[0]["uid"] == uid
     org_ids = {"c42-alice": 2, "c42-bob": 3}
     # Alice's copy exists in her org; the same uid in Bob's org does not count for her.
     hits = [{"orgId": 2, "uid": uid}, {"orgId": 3, "uid": uid}]
