@@ -84,15 +84,18 @@ class Cohort:
     def credentials(self) -> Path:
         return self.path.parent / "credentials" / self.path.name / "students"
 
-    def write(self, students: list[dict[str, Any]], hosts: int = 1, **settings: Any) -> None:
+    def write(self, students: list[dict[str, Any]], hosts: int = 1, admin_password: str | None = "admin",
+              **settings: Any) -> None:
         lab = {
             f"lab-{chr(ord('a') + i)}": {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
                                          "grafana_api_url": self.doubles[i].url}
             for i in range(hosts)
         }
         (self.path / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"lab_vms": {"hosts": lab}}}}))
-        group_vars = {"grafana_admin_user": "admin", "grafana_admin_password": "admin", "cohort_name": "c42",
-                      "students": students, **settings}
+        admin = {"grafana_admin_user": "admin"}
+        if admin_password is not None:
+            admin["grafana_admin_password"] = admin_password
+        group_vars = {**admin, "cohort_name": "c42", "students": students, **settings}
         (self.path / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars, sort_keys=False))
 
     def start(self, *extra: str, callback: str = "default") -> subprocess.Popen:
@@ -104,20 +107,29 @@ class Cohort:
             [venv_bin("ansible-playbook"), "-i", str(self.path), str(self.path.parent / "cohort.yml"), *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
-    def run(self, *extra: str) -> subprocess.CompletedProcess:
+    def run(self, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
         process = self.start(*extra)
-        stdout, stderr = process.communicate(timeout=300)
+        stdout, stderr = process.communicate(timeout=timeout)
         self.outputs.append(stdout + stderr)
         self.secrets.update(self.passwords().values())  # before a prune removes a file
         return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
-    def converge(self, *extra: str) -> subprocess.CompletedProcess:
-        result = self.run("-v", "--diff", *extra)
+    def converge(self, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
+        result = self.run("-v", "--diff", *extra, timeout=timeout)
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
         return result
 
+    @property
+    def record(self) -> Path:
+        """The one record of the students whose password comes from the inventory (hidden: no login starts with .)"""
+        return self.credentials / ".passwords-from-inventory.txt"
+
+    def recorded(self) -> list[str]:
+        lines = self.record.read_text().splitlines() if self.record.exists() else []
+        return [line for line in lines if line and not line.startswith("#")]
+
     def passwords(self) -> dict[str, str]:
-        found = {p.stem: p.read_text().strip() for p in self.credentials.glob("*.txt")}
+        found = {p.stem: p.read_text().strip() for p in self.credentials.glob("*.txt") if not p.name.startswith(".")}
         return {login: pw for login, pw in found.items() if pw}
 
     def assert_no_password_printed(self) -> None:
@@ -194,6 +206,7 @@ def assert_credential_files_are_private(cohort: Cohort, logins: list[str]) -> No
     assert stat.S_IMODE(cohort.credentials.stat().st_mode) == 0o700
     for login in logins:
         assert stat.S_IMODE((cohort.credentials / f"{login}.txt").stat().st_mode) == 0o600, login
+    assert stat.S_IMODE(cohort.record.stat().st_mode) == 0o600
 
 
 # --------------------------------------------------------------------------
@@ -225,9 +238,9 @@ def test_single_org_cohort_reruns_unchanged_and_prunes_a_removed_student_only_wi
         assert len(own) == len(starters), login
 
     passwords = cohort.passwords()
-    assert set(passwords) == {"alice", "bob"}  # chloe's password comes from the inventory: her file is empty
-    assert (cohort.credentials / "chloe.txt").read_text() == ""
-    assert_credential_files_are_private(cohort, ["alice", "bob", "chloe"])
+    assert set(passwords) == {"alice", "bob"}  # chloe's password comes from the inventory: she is in the record
+    assert cohort.recorded() == ["chloe"] and not (cohort.credentials / "chloe.txt").exists()
+    assert_credential_files_are_private(cohort, ["alice", "bob"])
     assert signs_in(grafana, "alice", passwords["alice"]) and signs_in(grafana, "chloe", GIVEN_PASSWORD)
 
     # Alice (Editor) edits her copy; the re-run leaves it, and everything else, alone.
@@ -300,7 +313,7 @@ def test_org_per_student_layout_gives_each_student_an_org_on_every_lab_vm_then_r
             assert len(search(double, org, "dash-db")) == 1
             assert [d["uid"] for d in double.get("/api/datasources", org_id=org)] == ["prometheus"]
         assert signs_in(double, "bob", passwords["bob"]) and signs_in(double, "chloe", GIVEN_PASSWORD)
-    assert_credential_files_are_private(cohort, ["alice", "bob", "chloe"])
+    assert_credential_files_are_private(cohort, ["alice", "bob"])
 
     before = [snapshot(double) for double in doubles]
     second = cohort.converge()
@@ -317,7 +330,7 @@ def test_org_per_student_layout_gives_each_student_an_org_on_every_lab_vm_then_r
     for double in doubles:
         assert user(double, "chloe") is None and org_id(double, "c42-chloe") is None
         assert user(double, "alice") is not None and org_id(double, "c42-alice") is not None
-    assert not (cohort.credentials / "chloe.txt").exists()
+    assert cohort.recorded() == []  # chloe's password came from the inventory: the record forgets her
     cohort.assert_no_password_printed()
 
 
@@ -432,3 +445,129 @@ def test_check_mode_on_an_empty_grafana_double_reports_the_folders_and_their_per
     assert "cohort-c42-u-bob (Edit)" in result.stdout
     assert [u["login"] for u in grafana.get("/api/users")] == ["admin"]
     assert org_id(grafana, "c42") is None
+
+
+# --------------------------------------------------------------------------
+# Mistakes that stop the run before any change, with one line naming the cause (issue 19)
+# --------------------------------------------------------------------------
+
+ZOE = {"name": "Zoe Blanc", "login": "zoe", "email": "zoe@example.org", "role": "Viewer", "team": "team-b"}
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback here
+
+STOPPED_COHORTS: dict[str, tuple[dict[str, Any], list[str]]] = {
+    # 1. Every student used to fail with "user 'zoe': HTTP 401 ..." although the admin's password was wrong.
+    "wrong admin password": ({"admin_password": "not-the-password"}, [
+        "Grafana at {url} refused the admin login 'admin' (HTTP 401 Invalid username or password): set "
+        "cohort_grafana_user and cohort_grafana_password to a Grafana server admin's login (by default the grafana "
+        "role's grafana_admin_user and grafana_admin_password)"]),
+    # 2. Grafana's 412 named 'zoe', who does not exist; the email belongs to zoe-old.
+    "email of another user": ({}, [
+        "student #4 (Zoe Blanc, login 'zoe'): the email zoe@example.org belongs to the existing Grafana user "
+        "'zoe-old'; change the student's email in the inventory, or that user's in Grafana; no student was created"]),
+    # 3. The argument-spec task failed with "'grafana_admin_password' is undefined" and "Origin: <unknown>".
+    "no admin password": ({"admin_password": None}, [
+        "no Grafana admin password: set cohort_grafana_password, or the grafana role's grafana_admin_password "
+        "(from vault) that it defaults to"]),
+    # 4. Each student's task retried the connection (about 18 s for 4 students).
+    "grafana unreachable": ({"cohort_grafana_url": CLOSED_PORT_URL}, [
+        f"Grafana is not reachable at {CLOSED_PORT_URL} (Request failed: <urlopen error [Errno 111] Connection "
+        "refused>): check cohort_grafana_url (by default the grafana role's grafana_api_url) and that Grafana runs"]),
+}
+
+
+def test_admin_login_reachability_and_taken_emails_are_checked_once_before_any_change(
+        tmp_path: Path, doubles: list[GrafanaDouble], grafana: GrafanaDouble) -> None:
+    grafana.create_user("zoe-old")  # zoe-old@example.org
+    taken = grafana.call("PUT", f"/api/users/{user(grafana, 'zoe-old')['id']}",
+                         {"login": "zoe-old", "email": "zoe@example.org", "name": "Zoe (old account)"})
+    assert taken.status == 200, taken
+    cohorts = {case: Cohort(tmp_path / case.replace(" ", "-") / "cohort-c42", doubles) for case in STOPPED_COHORTS}
+    running = {}
+    for case, (settings, _lines) in STOPPED_COHORTS.items():
+        cohorts[case].write([*STUDENTS, ZOE], **settings)
+        running[case] = cohorts[case].start(callback="ansible.posix.json")
+    for case, process in running.items():
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode != 0, f"{case}: accepted"
+        report = json.loads(stdout)
+        failed = [(task["task"]["name"], result) for play in report["plays"] for task in play["tasks"]
+                  for result in task["hosts"].values() if result.get("failed")]
+        assert len(failed) == 1, f"{case}: {stdout[-3000:]}{stderr[-2000:]}"  # once, not once per student
+        url = grafana.url if case != "grafana unreachable" else CLOSED_PORT_URL
+        expected = [line.format(url=url) for line in STOPPED_COHORTS[case][1]]
+        assert failed[0][1]["msg"] == "; ".join(expected), case
+        assert failed[0][0].endswith("Stop unless Grafana takes the admin login and no student's email is another "
+                                     "user's")
+        assert not cohorts[case].credentials.exists(), f"{case}: credentials written before the check"
+        assert "not-the-password" not in stdout + stderr
+    assert sorted(u["login"] for u in grafana.get("/api/users")) == ["admin", "zoe-old"]
+    assert org_id(grafana, "c42") is None
+
+
+# --------------------------------------------------------------------------
+# A no-op run of 30 students does no work per student for nothing (issue 19)
+# --------------------------------------------------------------------------
+
+
+def thirty_students() -> list[dict[str, Any]]:
+    """30 students; every third one with a password from the inventory (vault)."""
+    students = []
+    for i in range(30):
+        student: dict[str, Any] = {"name": f"Student {i:02d}", "login": f"s{i:02d}", "email": f"s{i:02d}@example.org",
+                                   "role": "Editor"}
+        if i % 3 == 0:
+            student["password"] = f"Vault-given-{i:02d}-pw"
+        students.append(student)
+    return students
+
+
+def task_results(report: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """The results of the role's task ``name`` (the callback prefixes it with the role's name)."""
+    return [result for play in report["plays"] for task in play["tasks"]
+            if task["task"]["name"].rsplit(" : ", 1)[-1] == name for result in task["hosts"].values()]
+
+
+def test_noop_run_of_30_students_copies_nothing_per_student_and_searches_dashboards_in_one_task(
+        cohort: Cohort, grafana: GrafanaDouble) -> None:
+    students = thirty_students()
+    given = sorted(s["login"] for s in students if "password" in s)
+    cohort.secrets.update(s["password"] for s in students if "password" in s)
+    # An earlier version of the role kept an empty <login>.txt per student with an inventory password.
+    cohort.credentials.mkdir(parents=True)
+    for login in given:
+        (cohort.credentials / f"{login}.txt").write_text("")
+    cohort.write(students, cohort_layout="org_per_student", cohort_starter_dashboards=[STARTER])
+    cohort.converge(timeout=1200)  # 120 objects, one module run each: minutes on a busy machine
+    assert cohort.recorded() == given  # the markers moved into the one record
+    assert not any((cohort.credentials / f"{login}.txt").exists() for login in given)
+    assert len(cohort.passwords()) == 20
+    before = snapshot(grafana)
+    record = cohort.record.stat().st_mtime_ns
+    requests_before = len(grafana.served())
+
+    process = cohort.start(callback="ansible.posix.json")
+    stdout, stderr = process.communicate(timeout=1200)
+    cohort.outputs.append(stdout + stderr)
+    searched = [r for r in grafana.served()[requests_before:] if r["path"] == "/api/search"]
+    assert process.returncode == 0, stdout[-4000:] + stderr[-2000:]
+    report = json.loads(stdout)
+    assert sum(h["changed"] for h in report["stats"].values()) == 0
+    assert snapshot(grafana) == before
+
+    # No per-student copy: the record is one file, written only when it changes; nothing to migrate.
+    for name in ("Record the students whose password comes from the inventory",
+                 "Remove the per-student files that the record replaced"):
+        (result,) = task_results(report, name)
+        assert result.get("skipped") or result.get("results") == [], (name, result)
+    copies = [task["task"]["name"] for play in report["plays"] for task in play["tasks"]
+              for result in task["hosts"].values()
+              if result.get("action") in ("copy", "ansible.builtin.copy") and result.get("results")]
+    assert copies == []
+    assert cohort.record.stat().st_mtime_ns == record
+
+    # The dashboards of the 30 organizations are read by one task, not one task per organization: Grafana's search
+    # answers for one organization per request, so that task sends one request per organization.
+    (search_task,) = task_results(report, "Find the dashboards that exist in the cohort's organizations")
+    assert "results" not in search_task and len(search_task["hits"]) == 30
+    assert len(searched) == 30
+    cohort.assert_no_password_printed()

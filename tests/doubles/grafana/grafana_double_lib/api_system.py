@@ -1,4 +1,5 @@
-"""Health, liveness, metrics and the double's own debug endpoints (outside the spec)."""
+"""Health, liveness, metrics, the frontend settings' build info, and the double's own debug endpoints
+(outside the spec)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def register(app: App) -> None:
     # pkg/api/api.go: adminRoute.Get("/settings", authorize(ac.EvalPermission(ac.ActionSettingsRead)), ...);
     # settings:read belongs to the Grafana Admin (server admin) role.
     add("GET", "/api/admin/settings", api.admin_settings, "server-admin", "settings:read")
+    add("GET", "/api/frontend/settings", api.frontend_settings, "signed-in", locked=False)
 
 
 class SystemApi:
@@ -46,6 +48,33 @@ class SystemApi:
         """GET /api/admin/settings (pkg/api/admin.go AdminGetSettings): every section and key Grafana read, values
         redacted by pkg/setting RedactedValue (Settings.bag)."""
         return ok(self.app.settings.bag())
+
+    def frontend_settings(self, request: Request) -> Response:
+        """The part of Grafana's frontend settings that API clients read: ``buildInfo``.
+
+        Grafana serves the whole settings object to a signed-in user (pkg/api/api.go routes
+        ``/api/frontend/settings/`` inside the signed-in ``/api`` group; pkg/api/frontendsettings.go
+        getFrontendSettings). community.grafana's grafana_dashboard reads ``buildInfo.version`` from it to learn
+        the major version. The fields are Grafana's FrontendSettingsBuildInfoDTO (pkg/api/dtos/frontend_settings.go):
+        hideVersion is only true for an anonymous viewer with [auth.anonymous] hide_version, and the double has no
+        anonymous access, so it is false; the edition is the open-source one ("Open Source", setting.go's
+        IsEnterprise false), env is Grafana's default app_mode "production"; versionString is built as
+        frontendsettings.go does, "<application name> v<version> (<commit>)". Only the keys clients use are served:
+        the rest of the settings object (datasources, panels, feature toggles...) describes the web UI.
+        """
+        build_info = {
+            "hideVersion": False,
+            "version": self.app.version,
+            "versionString": f"Grafana v{self.app.version} ({DOUBLE_COMMIT})",
+            "commit": DOUBLE_COMMIT,
+            "commitShort": DOUBLE_COMMIT,
+            "buildstamp": 0,
+            "edition": "Open Source",
+            "latestVersion": "",
+            "hasUpdate": False,
+            "env": "production",
+        }
+        return ok({"buildInfo": build_info})
 
     def healthz(self, request: Request) -> Response:
         return Response(200, raw=b"Ok", content_type="text/plain; charset=utf-8")

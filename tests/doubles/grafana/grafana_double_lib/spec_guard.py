@@ -71,6 +71,15 @@ OBJECT_MATCHER_TRIPLES = {
 ROUTE_SCHEMA = "Route"
 MATCHER_STRINGS = {"type": "array", "items": {"type": "string"}}
 
+# Defect 5: CreateFolderCommand types uid and parentUid as plain strings, not nullable. Grafana decodes the
+# body into Go strings (pkg/services/folder/model.go CreateFolderCommand: `UID string json:"uid"`, `ParentUID
+# string json:"parentUid"`), and Go's encoding/json leaves a string untouched on a JSON null ("unmarshaling a JSON
+# null into any other Go type has no effect"), so Grafana accepts null and reads it as "" (top level, generated
+# uid). community.grafana's grafana_folder sends {"uid": null, "parentUid": null} when they are not given. Only
+# these two properties of this one schema are made nullable.
+CREATE_FOLDER_SCHEMA = "CreateFolderCommand"
+CREATE_FOLDER_NULLABLE = ("uid", "parentUid")
+
 ERROR_BODY_REF = {"$ref": f"{SPEC_URN}#/components/schemas/ErrorResponseBody"}
 
 
@@ -155,6 +164,7 @@ UNDOCUMENTED_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/healthz"): "liveness endpoint, plain 'Ok'",
     ("GET", "/metrics"): "Prometheus metrics endpoint",
     ("POST", "/api/folders/{uid}/move"): "nested folder move, added after 9.5",
+    ("GET", "/api/frontend/settings"): "frontend settings (buildInfo), outside the swagger; clients read the version",
     ("DELETE", "/api/v1/provisioning/folder/{folderUid}/rule-groups/{group}"): (
         "rule group delete, added after 9.5 (SEMANTICS.md section 11)"
     ),
@@ -237,6 +247,8 @@ def _fix_known_spec_defects(spec: dict[str, Any]) -> dict[str, Any]:
     schemas[ALERT_RULE_SCHEMA]["properties"]["for"] = copy.deepcopy(PROMETHEUS_DURATION)
     schemas[OBJECT_MATCHERS_SCHEMA] = copy.deepcopy(OBJECT_MATCHER_TRIPLES)
     schemas[ROUTE_SCHEMA]["properties"]["matchers"] = copy.deepcopy(MATCHER_STRINGS)
+    for name in CREATE_FOLDER_NULLABLE:
+        schemas[CREATE_FOLDER_SCHEMA]["properties"][name]["nullable"] = True
     return spec
 
 
