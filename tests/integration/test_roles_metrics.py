@@ -80,15 +80,6 @@ pytestmark = pytest.mark.docker
 # --------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
 def http_request(method: str, url: str, timeout: float = 5) -> tuple[int, str]:
     """A request without a body to a URL on 127.0.0.1; (status, body), status 0 when nothing answers."""
     try:
@@ -98,20 +89,6 @@ def http_request(method: str, url: str, timeout: float = 5) -> tuple[int, str]:
         return err.code, err.read().decode("utf-8", "replace")
     except (urllib.error.URLError, OSError):
         return 0, ""
-
-
-
-
-
-
-
-
-# --------------------------------------------------------------------------
-# Cleanup: exactly what this test names gsttest-rm-
-# --------------------------------------------------------------------------
-
-
-
 
 
 # --------------------------------------------------------------------------
@@ -223,9 +200,6 @@ def write_playbook(workdir: Path) -> None:
                                                     "tasks_from": "reload.yml"}}],
     }
     (workdir / "reload.yml").write_text(yaml.safe_dump([reload_play], sort_keys=False))
-
-
-
 
 
 # --------------------------------------------------------------------------

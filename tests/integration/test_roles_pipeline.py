@@ -60,18 +60,6 @@ pytestmark = pytest.mark.docker
 # --------------------------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
@@ -91,14 +79,6 @@ def dig(document: Any, dotted: str) -> Any:
         assert isinstance(node, dict) and key in node, f"{dotted} missing (stopped at {key!r})"
         node = node[key]
     return node
-
-
-# --------------------------------------------------------------------------
-# Cleanup: exactly what this test names gsttest-rp-
-# --------------------------------------------------------------------------
-
-
-
 
 
 # --------------------------------------------------------------------------
@@ -178,9 +158,6 @@ def write_playbook(workdir: Path) -> None:
         ],
     }
     (workdir / "converge.yml").write_text(yaml.safe_dump([play], sort_keys=False))
-
-
-
 
 
 # --------------------------------------------------------------------------
