@@ -91,16 +91,23 @@ def inspect_container(name: str) -> dict[str, Any]:
     return json.loads(docker("inspect", "--type", "container", name, check=True).stdout)[0]
 
 
-def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> tuple[int, str]:
-    """GET a URL on 127.0.0.1 or a test network, bypassing any proxy; (status, body), 0 when nothing answers."""
+def http_request(method: str, url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> tuple[int, str]:
+    """A request (a POST has an empty body) to a URL on 127.0.0.1 or a test network, bypassing any proxy;
+    (status, body), status 0 when nothing answers."""
+    data = b"" if method in ("POST", "PUT") else None
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as resp:
+        with opener.open(request, timeout=timeout) as resp:
             return resp.status, resp.read().decode("utf-8", "replace")
     except urllib.error.HTTPError as err:
         return err.code, err.read().decode("utf-8", "replace")
     except (urllib.error.URLError, OSError):
         return 0, ""
+
+
+def http_get(url: str, headers: dict[str, str] | None = None, timeout: float = 5) -> tuple[int, str]:
+    return http_request("GET", url, headers, timeout)
 
 
 def get_json(url: str) -> Any:

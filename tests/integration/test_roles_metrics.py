@@ -40,6 +40,7 @@ from stack_testlib import (
     free_subnet,
     get_json,
     http_get,
+    http_request,
     inspect_container,
     remove_labelled,
     require_images,
@@ -73,22 +74,6 @@ PLAYBOOK_TIMEOUT = 600
 READY_TIMEOUT = 90.0
 
 pytestmark = pytest.mark.docker
-
-
-# --------------------------------------------------------------------------
-# Small helpers: docker, HTTP, waiting
-# --------------------------------------------------------------------------
-
-
-def http_request(method: str, url: str, timeout: float = 5) -> tuple[int, str]:
-    """A request without a body to a URL on 127.0.0.1; (status, body), status 0 when nothing answers."""
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, data=b"", method=method), timeout=timeout) as resp:
-            return resp.status, resp.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, OSError):
-        return 0, ""
 
 
 # --------------------------------------------------------------------------
