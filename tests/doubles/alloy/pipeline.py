@@ -22,6 +22,7 @@ from common.logtargets import DockerTargets, Entry, FileTargets, TargetLoop, Tar
 from common.lokiclient import ClientMetrics, LokiClient
 from common.positions import Positions
 
+from alloy.check import FUNCTIONS
 from alloy.syntax import Attribute, Binary, Block, Call, Expr, Index, ListExpr, Literal, ObjectExpr, Ref, Unary
 
 
@@ -164,8 +165,8 @@ class Builder:
     def component(self, block: Block, scope: dict[str, Any], pipeline: Pipeline) -> dict[str, Any]:
         for stmt in block.body:
             for ref in _refs_of(stmt):
-                if not any(ref.startswith(cid + ".") for cid in scope) and ref not in ("sys.env", "env",
-                                                                                      "constants.hostname"):
+                declared = any(ref.startswith(cid + ".") for cid in scope)
+                if not declared and ref not in FUNCTIONS:
                     raise _NotYet()
         args = _args(block, scope)
         if block.name == "discovery.docker":

@@ -194,7 +194,7 @@ def cmd_run(argv: list[str]) -> int:
     if error is not None:
         log.error("failed to load the configuration", err=error)
         return 1
-    host, _, port = flags.get("server.http.listen-addr", "127.0.0.1:12345").rpartition(":")
+    host, _colon, port = flags.get("server.http.listen-addr", "127.0.0.1:12345").rpartition(":")
     try:
         server = start_server(host or "0.0.0.0", int(port), double.router(), log, "alloy", double.requests)
     except OSError as exc:

@@ -101,7 +101,7 @@ def main() -> None:
     payload = {
         "component": f"Alloy {args.version}",
         "sources": [f"grafana/alloy {args.tag} {COMPONENTS_DIR}/*/*.md (component names)",
-                    *(f"grafana/alloy {args.tag} {COMPONENTS_DIR}/{n.split('.')[0]}/{n}.md (arguments and blocks)"
+                    *(f"grafana/alloy {args.tag} {COMPONENTS_DIR}/{n.partition('.')[0]}/{n}.md (arguments and blocks)"
                       for n in DETAILED),
                     *(f"grafana/alloy {args.tag} {CONFIG_BLOCKS_DIR}/{n}.md" for n in CONFIG_BLOCKS),
                     f"grafana/alloy {args.tag} {SHARED_DIR}/reference/components/*.md (shared block tables)"],
