@@ -9,7 +9,8 @@ components). One module fixture runs the whole sequence on one host, and the tes
 2. alloy (twice), then a container's line must reach Loki through Alloy with the labels Promtail gives;
 3. alloy with an unknown attribute in alloy_extra_config: the run fails at the template's `alloy validate`,
    the live config.alloy and the running container are untouched;
-4. promtail again (twice).
+4. alloy with another log level: the handler reloads the running Alloy through /-/reload, no restart;
+5. promtail again (twice).
 
 Everything is named ``gsttest-al-*``, labelled ``data2ai.grafana_stack.test=1``, on a free 10.220.x.0/24 subnet;
 cleanup removes exactly that, before and after.
@@ -195,6 +196,11 @@ def switch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Switch]:
         state.converge("alloy bad config", "alloy", json.dumps({"alloy_extra_config": bad}))
         state.seen["config after"] = config.read_text()
         state.snapshot("alloy bad config")
+        state.converge("alloy reload", "alloy", "alloy_log_level=debug")
+        state.seen["config reloaded"] = config.read_text()
+        state.snapshot("alloy reload")
+        logs = docker("logs", f"{PREFIX}alloy")
+        state.seen["alloy log"] = logs.stdout + logs.stderr
 
         state.converge("back to promtail", "promtail").assert_ok()
         state.converge("back to promtail again", "promtail")
@@ -234,6 +240,16 @@ def test_a_config_with_an_unknown_attribute_is_refused_before_alloy_is_touched(s
     before, after = switch.seen["alloy"]["alloy"], switch.seen["alloy bad config"]["alloy"]
     assert (after["Id"], after["State"]["StartedAt"]) == (before["Id"], before["State"]["StartedAt"])
     assert "RUNNING HANDLER [data2ai.grafana_stack.alloy : Reload alloy]" not in run.output
+
+
+def test_a_changed_config_is_reloaded_through_the_reload_endpoint_without_a_restart(switch: Switch) -> None:
+    run = switch.runs["alloy reload"]
+    run.assert_ok()
+    assert "RUNNING HANDLER [data2ai.grafana_stack.alloy : Reload alloy]" in run.changed_tasks
+    assert 'level  = "debug"' in switch.seen["config reloaded"]
+    before, after = switch.seen["alloy"]["alloy"], switch.seen["alloy reload"]["alloy"]
+    assert (after["Id"], after["State"]["StartedAt"]) == (before["Id"], before["State"]["StartedAt"])
+    assert 'msg="config reloaded"' in switch.seen["alloy log"]
 
 
 def test_switching_back_to_promtail_removes_alloy_and_keeps_loki(switch: Switch) -> None:
