@@ -14,8 +14,9 @@ description:
     one end and polling the other end until it shows up or O(timeout) seconds have passed.
   - V(metrics) - a Node Exporter and a cAdvisor series (O(metrics_series)) are in Prometheus, and the same
     queries answer through Grafana's datasource proxy. Only reads.
-  - V(logs) - a short-lived container from O(log_writer_image) echoes a marker; Promtail ships it to Loki, where a
-    LogQL C(query_range) finds it, and the same query answers through Grafana. The container is removed afterwards.
+  - V(logs) - a short-lived container from O(log_writer_image) echoes a marker; the log collector (Promtail or
+    Alloy) ships it to Loki, where a LogQL C(query_range) finds it, and the same query answers through Grafana. The
+    container is removed afterwards.
   - V(traces) - a span with a random trace id is sent as OTLP/HTTP JSON to Tempo, which returns it by id on its
     HTTP API, and through Grafana.
   - V(alerts) - an alert fired by a Prometheus rule (O(alert_rule_alertname)) is active in Alertmanager; then a
@@ -121,7 +122,8 @@ options:
   log_writer_name:
     description:
       - Name of that container. A leftover of an interrupted run with this name is replaced.
-      - The LogQL query selects C({container="<name>"}), the label Promtail's Docker job gives each container.
+      - The LogQL query selects C({container="<name>"}), the label the Docker job of Promtail or Alloy gives each
+        container.
     type: str
     default: stack-flow-check-log-writer
   log_writer_labels:
@@ -131,13 +133,14 @@ options:
     default: {}
   log_shipper_container:
     description:
-      - Name of the Promtail container. When the marker does not arrive, its last complaints are added to
-        RV(detail).
+      - Name of the log collector's container (Promtail or Alloy). When the marker does not arrive, its last
+        complaints are added to RV(detail).
     type: str
     default: ""
   docker_socket:
     description:
-      - Unix socket of the Docker engine on the target, used to run the log writer and read Promtail's logs.
+      - Unix socket of the Docker engine on the target, used to run the log writer and read the log collector's
+        logs.
     type: path
     default: /var/run/docker.sock
   alert_webhook_url:

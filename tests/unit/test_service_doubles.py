@@ -619,6 +619,121 @@ def test_promtail_double_ships_recent_docker_logs_once(doubles, tmp_path, fake_d
     assert any("/logs?" in r and "since=" in r for r in fake_docker.requests)
 
 
+# --- Alloy (end to end with the Loki double) ------------------------------------------------------
+
+
+def alloy_config(path: Path, loki_url: str, log_dir: Path, docker_socket: Path | None = None,
+                 extra: str = "") -> Path:
+    """The shape the alloy role renders: Docker discovery with its labels, /var/log files, one loki.write."""
+    docker = f"""
+discovery.docker "containers" {{
+  host             = "unix://{docker_socket}"
+  refresh_interval = "1s"
+}}
+discovery.relabel "containers" {{
+  targets = []
+  rule {{
+    source_labels = ["__meta_docker_container_name"]
+    regex         = "/?(.*)"
+    target_label  = "container"
+  }}
+  rule {{
+    source_labels = ["__meta_docker_container_log_stream"]
+    target_label  = "stream"
+  }}
+}}
+loki.source.docker "containers" {{
+  host          = "unix://{docker_socket}"
+  targets       = discovery.docker.containers.targets
+  labels        = {{"job" = "docker"}}
+  relabel_rules = discovery.relabel.containers.rules
+  forward_to    = [loki.write.loki.receiver]
+}}
+""" if docker_socket else ""
+    path.write_text(f"""// written by test_service_doubles.py
+local.file_match "varlogs" {{
+  path_targets = [{{"__path__" = "{log_dir}/*.log", "job" = "varlogs"}}]
+  sync_period  = "1s"
+}}
+loki.source.file "varlogs" {{
+  targets    = local.file_match.varlogs.targets
+  forward_to = [loki.write.loki.receiver]
+}}
+{docker}
+loki.write "loki" {{
+  endpoint {{
+    url        = "{loki_url}/loki/api/v1/push"
+    batch_wait = "200ms"
+  }}
+}}
+{extra}
+""", encoding="utf-8")
+    return path
+
+
+def start_alloy(doubles: Callable[..., Double], tmp_path: Path, config: Path) -> tuple[Double, str]:
+    port = free_port()
+    double = doubles("alloy", ["run", str(config), f"--server.http.listen-addr={LOCAL}:{port}",
+                               f"--storage.path={tmp_path / 'alloy-data'}"])
+    base = f"http://{LOCAL}:{port}"
+    double.wait_http(f"{base}/-/ready")
+    return double, base
+
+
+def test_alloy_double_ships_files_and_docker_logs_with_the_roles_labels(doubles, tmp_path, fake_docker):
+    _loki, loki_base = start_loki(doubles, tmp_path, limits_config={"reject_old_samples": False})
+    log_dir = tmp_path / "varlog"
+    log_dir.mkdir()
+    (log_dir / "syslog.log").write_text("host line one\n")
+    cid = "a11e4" + "0" * 59
+    fake_docker.add(cid, "gsttest-al-web", "nginx:1", logs=[("stdout", "2024-05-01T10:00:01.000000001Z", "GET / 200"),
+                                                            ("stderr", "2024-05-01T10:00:02Z", "warning: slow")])
+    config = alloy_config(tmp_path / "config.alloy", loki_base, log_dir, fake_docker.path)
+    _alloy, base = start_alloy(doubles, tmp_path, config)
+    eventually(lambda: query_lines(loki_base, '{job="varlogs"}') == ["host line one"])
+    window = {"start": "2024-05-01T00:00:00Z", "end": "2024-05-02T00:00:00Z"}
+    eventually(lambda: len(query_lines(loki_base, '{container="gsttest-al-web"}', window)) == 2)
+    url = f"{loki_base}/loki/api/v1/query_range?" + urllib.parse.urlencode({"query": '{stream="stderr"}', **window})
+    stream = get_json(url)["data"]["result"][0]
+    assert stream["stream"] == {"container": "gsttest-al-web", "job": "docker", "stream": "stderr"}
+    assert stream["values"] == [["1714557602000000000", "warning: slow"]]
+    status, headers, body = http("GET", f"{base}/metrics")
+    metrics = body.decode()
+    assert status == 200 and "alloy_build_info{" in metrics and 'double="true"' in metrics
+    assert headers.get("X-Test-Double") == "alloy"
+    assert f'loki_write_sent_entries_total{{host="{loki_base[7:]}"}} 3' in metrics
+    assert http("GET", f"{base}/-/healthy")[2] == b"All Alloy components are healthy.\n"
+    assert _alloy.stop() == 0
+    # Alloy keeps each source's positions under its own directory of --storage.path
+    positions = yaml.safe_load((tmp_path / "alloy-data" / "loki.source.file.varlogs" / "positions.yml").read_text())
+    assert positions["positions"] == {str(log_dir / "syslog.log"): str(len("host line one\n"))}
+
+
+def test_alloy_double_reload_keeps_the_running_config_when_the_new_one_is_bad(doubles, tmp_path):
+    _loki, loki_base = start_loki(doubles, tmp_path)
+    log_dir = tmp_path / "varlog"
+    log_dir.mkdir()
+    (log_dir / "a.log").write_text("before the reload\n")
+    config = alloy_config(tmp_path / "config.alloy", loki_base, log_dir)
+    alloy, base = start_alloy(doubles, tmp_path, config)
+    eventually(lambda: query_lines(loki_base, '{job="varlogs"}') == ["before the reload"])
+    good_text = config.read_text()
+    config.write_text(good_text.replace('batch_wait = "200ms"', 'batch_wait = "200ms"\n    colour = "blue"'))
+    status, _headers, body = http("POST", f"{base}/-/reload", b"")
+    assert status == 400 and b'unrecognized attribute name "endpoint.colour"' in body
+    with (log_dir / "a.log").open("a") as handle:
+        handle.write("after the refused reload\n")
+    eventually(lambda: sorted(query_lines(loki_base, '{job="varlogs"}')) == ["after the refused reload",
+                                                                             "before the reload"])
+    metrics = http("GET", f"{base}/metrics")[2].decode()
+    assert "alloy_config_last_load_successful 0" in metrics and "alloy_config_load_failures_total 1" in metrics
+    config.write_text(good_text.replace('"job" = "varlogs"', '"job" = "reloaded"'))
+    assert http("POST", f"{base}/-/reload", b"")[0:1] == (200,)
+    (log_dir / "b.log").write_text("read by the new config\n")
+    eventually(lambda: "read by the new config" in query_lines(loki_base, '{job="reloaded"}'))
+    assert alloy.stop() == 0
+
+
 # --- cAdvisor --------------------------------------------------------------------------------
 
 

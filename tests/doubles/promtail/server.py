@@ -14,12 +14,11 @@ from common import DOUBLE_NOTICE
 from common.config import ConfigError, dig, flag_true, parse_duration, parse_go_flags
 from common.httpserver import Request, Response, Router, request_counter_for, start_server, wait_for_signal
 from common.logs import Log, banner
+from common.logtargets import DockerTargets, Entry, FileTargets, TargetLoop, TargetMetrics
+from common.lokiclient import ClientMetrics, LokiClient
 from common.metrics import CONTENT_TYPE, Registry, process_families
+from common.positions import Positions
 from common.strict import load_strict_yaml_config, load_upstream
-
-from promtail.client import ClientMetrics, LokiClient
-from promtail.positions import Positions
-from promtail.targets import DockerTargets, Entry, FileTargets, TargetLoop, TargetMetrics
 
 # The Promtail version the double mimics; its config keys are in upstream/<UPSTREAM_VERSION>.json.
 UPSTREAM_VERSION = "3.6.11"

@@ -1,5 +1,6 @@
-"""Targets of the Promtail TEST DOUBLE: files from ``static_configs`` ``__path__`` globs, and
-Docker containers from ``docker_sd_configs`` (logs read through the Docker Engine API).
+"""Log readers of the Promtail and Alloy TEST DOUBLES, in Promtail's scrape-config shapes: files from
+``static_configs`` ``__path__`` globs, and Docker containers from ``docker_sd_configs`` (logs read through the
+Docker Engine API).
 
 Pipeline stages understood: ``docker``, ``cri``, ``static_labels``, ``labeldrop`` and
 ``drop`` with ``expression``. Any other stage is reported once and skipped.
@@ -19,13 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from common import relabel
 from common.config import parse_duration
 from common.dockerapi import DockerClient, DockerError
 from common.logs import Log
 from common.metrics import Registry
-
-from promtail import relabel
-from promtail.positions import Positions
+from common.positions import Positions
 
 Entry = tuple[dict[str, str], int, str]
 Sink = Callable[[Entry], None]
@@ -43,14 +43,18 @@ def parse_rfc3339_ns(text: str) -> int:
 
 
 class TargetMetrics:
-    def __init__(self, registry: Registry) -> None:
-        self.read_lines = registry.counter("promtail_read_lines_total", "Number of lines read.", ("path",))
-        self.read_bytes = registry.counter("promtail_read_bytes_total", "Number of bytes read.", ("path",))
-        self.files_active = registry.gauge("promtail_files_active_total", "Number of active files.")
-        self.docker_entries = registry.counter("promtail_docker_target_entries_total",
+    """The readers' series. Promtail names them ``promtail_*``; the Alloy double passes its components' names
+    (``loki_source_file_*``, ``loki_source_docker_*``)."""
+
+    def __init__(self, registry: Registry, file_prefix: str = "promtail", docker_prefix: str = "promtail",
+                 targets_gauge: str = "promtail_targets_active_total") -> None:
+        self.read_lines = registry.counter(f"{file_prefix}_read_lines_total", "Number of lines read.", ("path",))
+        self.read_bytes = registry.counter(f"{file_prefix}_read_bytes_total", "Number of bytes read.", ("path",))
+        self.files_active = registry.gauge(f"{file_prefix}_files_active_total", "Number of active files.")
+        self.docker_entries = registry.counter(f"{docker_prefix}_target_entries_total",
                                                "Total number of successful entries sent to the Docker target",
                                                ("container",))
-        self.targets_active = registry.gauge("promtail_targets_active_total", "Number of active total.")
+        self.targets_active = registry.gauge(targets_gauge, "Number of active total.")
 
 
 class Stages:

@@ -1,4 +1,5 @@
-"""Prometheus ``relabel_configs`` semantics, as Promtail applies them to discovered targets (TEST DOUBLE)."""
+"""Prometheus ``relabel_configs`` semantics, as Promtail and Alloy apply them to discovered targets (TEST
+DOUBLES)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Promtail's positions file (YAML ``positions: {key: "value"}``), for the TEST DOUBLE.
+"""Promtail's positions file (YAML ``positions: {key: "value"}``, Alloy keeps the same format), for the TEST
+DOUBLES.
 
 File targets store the byte offset under the file path; Docker targets store the last
 log timestamp (unix nanoseconds) under ``cursor-<container id>``.

@@ -1,4 +1,5 @@
-"""Loki push client of the Promtail TEST DOUBLE: batches entries and POSTs JSON to ``clients[].url``.
+"""Loki push client of the Promtail and Alloy TEST DOUBLES (``loki.write`` in Alloy): batches entries and POSTs
+JSON to ``clients[].url``.
 
 Retries connection errors, 429 and 5xx with exponential backoff (``backoff_config``),
 drops a batch on other 4xx answers or when retries run out, and counts both.
@@ -25,22 +26,26 @@ Entry = tuple[dict[str, str], int, str]
 
 
 class ClientMetrics:
-    def __init__(self, registry: Registry) -> None:
-        self.sent_entries = registry.counter("promtail_sent_entries_total",
+    """The push client's series; ``prefix`` is ``promtail`` here and ``loki_write`` in the Alloy double."""
+
+    def __init__(self, registry: Registry, prefix: str = "promtail") -> None:
+        self.sent_entries = registry.counter(f"{prefix}_sent_entries_total",
                                              "Number of log entries sent to the ingester.", ("host",))
-        self.sent_bytes = registry.counter("promtail_sent_bytes_total", "Number of bytes sent.", ("host",))
-        self.dropped = registry.counter("promtail_dropped_entries_total",
+        self.sent_bytes = registry.counter(f"{prefix}_sent_bytes_total", "Number of bytes sent.", ("host",))
+        self.dropped = registry.counter(f"{prefix}_dropped_entries_total",
                                         "Number of log entries dropped because failed to be sent to the ingester "
                                         "after all retries.", ("host", "reason", "tenant"))
-        self.retries = registry.counter("promtail_batch_retries_total",
+        self.retries = registry.counter(f"{prefix}_batch_retries_total",
                                         "Number of times batches has had to be retried.", ("host", "tenant"))
-        self.requests = registry.counter("promtail_double_push_requests_total",
+        self.requests = registry.counter(f"{prefix}_double_push_requests_total",
                                          "Push requests made by the TEST DOUBLE, by status code.",
                                          ("host", "status_code"))
 
 
 class LokiClient:
-    def __init__(self, config: dict[str, Any], metrics: ClientMetrics, log: Log) -> None:
+    def __init__(self, config: dict[str, Any], metrics: ClientMetrics, log: Log,
+                 user_agent: str = "promtail-test-double") -> None:
+        self.user_agent = user_agent
         self.url = str(config["url"])
         self.host = urlsplit(self.url).netloc
         self.tenant = str(config.get("tenant_id") or "")
@@ -139,7 +144,7 @@ class LokiClient:
     def _post(self, payload: bytes) -> tuple[int, str]:
         request = urllib.request.Request(self.url, data=payload, method="POST",
                                          headers={"Content-Type": "application/json",
-                                                  "User-Agent": "promtail-test-double", **self.headers})
+                                                  "User-Agent": self.user_agent, **self.headers})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as resp:
                 return resp.status, ""
