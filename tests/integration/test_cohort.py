@@ -128,6 +128,11 @@ class Cohort:
         lines = self.record.read_text().splitlines() if self.record.exists() else []
         return [line for line in lines if line and not line.startswith("#")]
 
+    def provisioned(self) -> set[str]:
+        """The students the controller records as provisioned: a password file or a line of the record."""
+        files = {p.stem for p in self.credentials.glob("*.txt") if not p.name.startswith(".")}
+        return files | set(self.recorded())
+
     def passwords(self) -> dict[str, str]:
         found = {p.stem: p.read_text().strip() for p in self.credentials.glob("*.txt") if not p.name.startswith(".")}
         return {login: pw for login, pw in found.items() if pw}
@@ -363,7 +368,7 @@ def test_a_login_whose_case_changed_in_the_roster_is_the_same_student_and_prunes
     assert user(grafana, "alice") is None
     assert grafana.get(f"/api/folders/{folder_uid}", org_id=org) is None
     assert grafana.get("/api/folders/cohort-c42-u-alice", org_id=org) is None
-    assert sorted(p.stem for p in cohort.credentials.glob("*.txt")) == ["bob"]
+    assert sorted(cohort.provisioned()) == ["bob"]
 
 
 def test_a_prune_lists_the_students_and_removes_them_only_when_the_confirmation_names_exactly_them(
@@ -385,14 +390,14 @@ def test_a_prune_lists_the_students_and_removes_them_only_when_the_confirmation_
         for login in ("bob", "chloe"):
             assert user(grafana, login) is not None, (confirm, login)
             assert grafana.get(f"/api/folders/cohort-c42-u-{login}", org_id=org) is not None
-            assert (cohort.credentials / f"{login}.txt").exists()
+            assert login in cohort.provisioned()
 
     cohort.write(STUDENTS[:1], cohort_starter_dashboards=[STARTER], cohort_prune=True)
     cohort.converge("-e", "cohort_prune_confirm=Chloe,bob")
     for login in ("bob", "chloe"):
         assert user(grafana, login) is None, login
         assert grafana.get(f"/api/folders/cohort-c42-u-{login}", org_id=org) is None
-        assert not (cohort.credentials / f"{login}.txt").exists()
+        assert login not in cohort.provisioned()
     assert user(grafana, "alice") is not None
     assert grafana.get("/api/folders/cohort-c42-u-alice", org_id=org) is not None
     cohort.assert_no_password_printed()
