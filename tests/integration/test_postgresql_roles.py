@@ -201,7 +201,23 @@ def test_a_second_converge_and_a_check_run_change_nothing(workdir: Path) -> None
     assert check.recap["changed"] == 0, check.failure_context()
 
 
+def use_the_worktrees_grafana_double(container: str) -> None:
+    """The double's PostgreSQL login goes through Grafana's connection string and lib/pq's parser (backends.py);
+    a local image built before that change would take the quoted password literally, so the test puts this tree's
+    double into its own container (the restart that follows a changed secret loads it)."""
+    source = Path(__file__).resolve().parents[1] / "doubles" / "grafana" / "grafana_double_lib"
+    docker("cp", f"{source}/.", f"{container}:/usr/share/grafana-double/grafana_double_lib/", check=True)
+
+
+def dsn_quoted(password: str) -> str:
+    """How a password reaches Grafana's connection string: quoted when it has a space, a quote or a backslash."""
+    if any(char.isspace() or char in "'\\" for char in password):
+        return "'" + password.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return password
+
+
 def test_passwords_with_every_printable_character_work_for_grafana_and_the_admin(workdir: Path) -> None:
+    use_the_worktrees_grafana_double(f"{PREFIX}grafana")
     settings = workdir / "awkward.json"
     settings.write_text(json.dumps({"postgresql_password": AWKWARD_USER_PASSWORD,
                                     "postgresql_admin_password": AWKWARD_ADMIN_PASSWORD}))
@@ -212,6 +228,9 @@ def test_passwords_with_every_printable_character_work_for_grafana_and_the_admin
     assert login_works("postgres", AWKWARD_ADMIN_PASSWORD)
     assert not login_works("grafana", AWKWARD_USER_PASSWORD[:-1]), "a wrong password is refused"
     assert not login_works("grafana", OLD_PASSWORD)
+    # Grafana appends the file's content to its connection string as it is: it must be quoted for lib/pq.
+    secret_file = workdir / "stack" / "grafana" / "secrets" / "database_password"
+    assert secret_file.read_text() == dsn_quoted(AWKWARD_USER_PASSWORD)
     assert grafana_database_ok()
     again = converge(workdir, "-e", f"@{settings}")
     assert again.recap["changed"] == 0, again.failure_context()
