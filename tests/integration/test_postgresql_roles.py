@@ -204,9 +204,10 @@ def test_a_second_converge_and_a_check_run_change_nothing(workdir: Path) -> None
 def use_the_worktrees_grafana_double(container: str) -> None:
     """The double's PostgreSQL login goes through Grafana's connection string and lib/pq's parser (backends.py);
     a local image built before that change would take the quoted password literally, so the test puts this tree's
-    double into its own container (the restart that follows a changed secret loads it)."""
-    source = Path(__file__).resolve().parents[1] / "doubles" / "grafana" / "grafana_double_lib"
-    docker("cp", f"{source}/.", f"{container}:/usr/share/grafana-double/grafana_double_lib/", check=True)
+    backends.py into its own container (the restart that follows a changed secret loads it). A converge first makes the
+    container match the image, so that the next converge restarts it rather than recreating it."""
+    source = Path(__file__).resolve().parents[1] / "doubles" / "grafana" / "grafana_double_lib" / "backends.py"
+    docker("cp", str(source), f"{container}:/usr/share/grafana-double/grafana_double_lib/backends.py", check=True)
 
 
 def dsn_quoted(password: str) -> str:
@@ -217,6 +218,7 @@ def dsn_quoted(password: str) -> str:
 
 
 def test_passwords_with_every_printable_character_work_for_grafana_and_the_admin(workdir: Path) -> None:
+    converge(workdir)
     use_the_worktrees_grafana_double(f"{PREFIX}grafana")
     settings = workdir / "awkward.json"
     settings.write_text(json.dumps({"postgresql_password": AWKWARD_USER_PASSWORD,
