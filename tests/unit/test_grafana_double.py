@@ -32,6 +32,8 @@ from grafana_double_lib.backends import (  # noqa: E402
     BackendMonitor,
     RedisTarget,
     ScramClient,
+    parse_libpq_dsn,
+    postgres_target,
     probe_redis,
 )
 from grafana_double_lib.provisioning import provision_from_files  # noqa: E402
@@ -663,6 +665,29 @@ def test_scram_client_matches_rfc7677_example() -> None:
     final = client.final_message(server_first)
     assert final.endswith(b"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
     client.verify_server(b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=")
+
+
+def _database_settings(tmp_path: Path, password_file_content: str):
+    (tmp_path / "database_password").write_text(password_file_content)
+    ini = tmp_path / "grafana.ini"
+    ini.write_text("[database]\ntype = postgres\nhost = postgresql:5432\nname = grafana\nuser = grafana\n"
+                   f"password = $__file{{{tmp_path / 'database_password'}}}\nssl_mode = disable\n")
+    return load_settings(ini, {})
+
+
+def test_the_database_password_goes_through_grafanas_connection_string_like_lib_pq(tmp_path: Path) -> None:
+    # Grafana appends " password=<value>" unquoted (pkg/services/sqlstore/database_config.go); lib/pq ends an
+    # unquoted value at a space and reads a backslash as an escape, a quoted value runs to the next unescaped quote.
+    assert postgres_target(_database_settings(tmp_path, "plainAbc123")).password == "plainAbc123"
+    awkward = "".join(chr(code) for code in range(33, 127)) + " a space"
+    quoted = "'" + awkward.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    target = postgres_target(_database_settings(tmp_path, quoted))
+    assert (target.user, target.database, target.host, target.port) == ("grafana", "grafana", "postgresql", 5432)
+    assert target.password == awkward and target.error == ""
+    assert 'missing "=" after "words"' in postgres_target(_database_settings(tmp_path, "two words")).error
+    assert parse_libpq_dsn("password=a\\b") == {"password": "ab"}
+    unterminated = postgres_target(_database_settings(tmp_path, "'open"))
+    assert "unterminated quoted string" in unterminated.error
 
 
 def _fake_redis(reply: bytes) -> tuple[socket.socket, int]:

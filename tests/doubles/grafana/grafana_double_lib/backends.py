@@ -38,6 +38,8 @@ class PostgresTarget:
     user: str
     password: str
     database: str
+    # Grafana's driver could not read the connection string (the probe reports it, the login never happens).
+    error: str = ""
 
 
 @dataclass
@@ -71,28 +73,96 @@ def _split_host(hostport: str, default_port: int) -> tuple[str, int]:
     return host, int(port)
 
 
+def grafana_postgres_dsn(user: str, host: str, port: int, name: str, password: str, ssl_mode: str = "") -> str:
+    """The key=value connection string Grafana hands its PostgreSQL driver, built as upstream builds it
+    (grafana/grafana pkg/services/sqlstore/database_config.go, buildConnectionString): empty values become '',
+    and the password is appended as it is, unquoted (" password=%s"). Certificates are not modelled (empty)."""
+    args = [user, host, str(port), name, ssl_mode, "", "", ""]
+    args = [arg if arg != "" else "''" for arg in args]
+    dsn = "user={} host={} port={} dbname={} sslmode={} sslcert={} sslkey={} sslrootcert={}".format(*args)
+    if password != "":
+        dsn += f" password={password}"
+    return dsn
+
+
+def parse_libpq_dsn(dsn: str) -> dict[str, str]:
+    """Parses a key=value connection string like Grafana's PostgreSQL driver, lib/pq (conn.go, parseOpts, after
+    libpq's conninfo_parse): a value ends at whitespace and a backslash takes the next character as it is; a value
+    that starts with a single quote runs to the next unescaped single quote."""
+    options: dict[str, str] = {}
+    index, size = 0, len(dsn)
+    while True:
+        while index < size and dsn[index].isspace():
+            index += 1
+        if index >= size:
+            return options
+        start = index
+        while index < size and not dsn[index].isspace() and dsn[index] != "=":
+            index += 1
+        key = dsn[start:index]
+        while index < size and dsn[index].isspace():
+            index += 1
+        if index >= size or dsn[index] != "=":
+            raise ProbeError(f'missing "=" after "{key}" in connection info string')
+        index += 1
+        while index < size and dsn[index].isspace():
+            index += 1
+        value: list[str] = []
+        if index < size and dsn[index] == "'":
+            index += 1
+            while True:
+                if index >= size:
+                    raise ProbeError("unterminated quoted string literal in connection string")
+                char = dsn[index]
+                index += 1
+                if char == "'":
+                    break
+                if char == "\\":
+                    char = dsn[index] if index < size else ""
+                    index += 1
+                value.append(char)
+        else:
+            while index < size and not dsn[index].isspace():
+                char = dsn[index]
+                index += 1
+                if char == "\\":
+                    if index >= size:
+                        raise ProbeError("missing character after backslash")
+                    char = dsn[index]
+                    index += 1
+                value.append(char)
+        options[key] = "".join(value)
+
+
 def postgres_target(settings: Settings) -> PostgresTarget | None:
+    """Where and as whom Grafana logs in: the settings go through Grafana's connection string and lib/pq's parser,
+    so a password only works here when it would work for Grafana (one with a space, a backslash or a leading quote
+    must be written quoted for the connection string, as the grafana role does)."""
     url = settings.get("database", "url")
     if url:
         parts = urlsplit(url)
         if parts.scheme not in ("postgres", "postgresql"):
             return None
-        return PostgresTarget(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 5432,
-            user=unquote(parts.username or ""),
-            password=unquote(parts.password or ""),
-            database=parts.path.lstrip("/") or "grafana",
-        )
-    if settings.get("database", "type").lower() not in ("postgres", "postgresql"):
-        return None
-    host, port = _split_host(settings.get("database", "host"), 5432)
+        host, port = parts.hostname or "127.0.0.1", parts.port or 5432
+        user, password = unquote(parts.username or ""), unquote(parts.password or "")
+        database = parts.path.lstrip("/") or "grafana"
+    else:
+        if settings.get("database", "type").lower() not in ("postgres", "postgresql"):
+            return None
+        host, port = _split_host(settings.get("database", "host"), 5432)
+        user, password = settings.get("database", "user"), settings.get("database", "password")
+        database = settings.get("database", "name")
+    try:
+        options = parse_libpq_dsn(grafana_postgres_dsn(user, host, port, database, password,
+                                                       settings.get("database", "ssl_mode")))
+    except ProbeError as exc:
+        return PostgresTarget(host=host, port=port, user=user, password="", database=database, error=str(exc))
     return PostgresTarget(
-        host=host,
-        port=port,
-        user=settings.get("database", "user"),
-        password=settings.get("database", "password"),
-        database=settings.get("database", "name"),
+        host=options.get("host", host),
+        port=int(options.get("port") or port),
+        user=options.get("user", ""),
+        password=options.get("password", ""),
+        database=options.get("dbname", ""),
     )
 
 
@@ -185,6 +255,8 @@ class ScramClient:
 
 def probe_postgres(target: PostgresTarget) -> str:
     """Log in like a client: startup, then cleartext, md5 or SCRAM-SHA-256 authentication."""
+    if target.error:
+        raise ProbeError(target.error)
     with socket.create_connection((target.host, target.port), timeout=CONNECT_TIMEOUT) as sock:
         sock.settimeout(CONNECT_TIMEOUT)
         params = b"user\x00" + target.user.encode() + b"\x00database\x00" + target.database.encode() + b"\x00\x00"
