@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Writes plugins/module_utils/grafana_ini_keys.py, the sections and keys Grafana's conf/defaults.ini defines, from
 the text of a defaults.ini (a Python data module, so that the filter plugins import it like any module_utils).
 
