@@ -63,6 +63,37 @@ def require_images(*images: str) -> None:
         pytest.fail(f"local images missing ({', '.join(missing)}): {IMAGES_HINT}", pytrace=False)
 
 
+def local_stack_vars(workdir: Path, prefix: str, subnet: str) -> dict[str, Any]:
+    """The host variables every small-stack test gives localhost: its names, network, directories and test label."""
+    return {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+        "stack_prefix": prefix,
+        "stack_network": f"{prefix}net",
+        "stack_subnet": subnet,
+        "stack_base_dir": str(workdir / "stack"),
+        "stack_credentials_dir": str(workdir / "credentials"),
+        "stack_labels": {TEST_LABEL.split("=")[0]: "1"},
+    }
+
+
+def roles_play(name: str, images: list[str], roles: list[str]) -> list[dict[str, Any]]:
+    """A play on localhost: docker_host with these local images (never pulled), then the collection's roles."""
+    return [{
+        "name": name,
+        "hosts": "localhost",
+        "gather_facts": True,
+        "gather_subset": ["min"],
+        "tasks": [
+            {"name": "Docker engine and the test network", "ansible.builtin.import_role": {
+                "name": "data2ai.grafana_stack.docker_host"},
+             "vars": {"docker_host_required_images": images, "docker_host_pull_missing": False}},
+            *({"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
+              for role in roles),
+        ],
+    }]
+
+
 def run_playbook(playbook: Path, inventory: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [venv_bin("ansible-playbook"), "-i", str(inventory), str(playbook), *extra],

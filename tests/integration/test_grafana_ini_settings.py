@@ -18,7 +18,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stack_testlib import ansible_playbook, docker, free_port, free_subnet, remove_labelled, require_images
+from stack_testlib import (
+    ansible_playbook,
+    docker,
+    free_port,
+    free_subnet,
+    local_stack_vars,
+    remove_labelled,
+    require_images,
+    roles_play,
+)
 
 PREFIX = "gsttest-gi-"
 GRAFANA_IMAGE = os.environ.get("GSTTEST_GRAFANA_INI_IMAGE", "data2ai-test/grafana-double:local")
@@ -46,19 +55,7 @@ pytestmark = pytest.mark.docker
 
 
 def write_play(workdir: Path, roles: list[str]) -> Path:
-    play = [{
-        "name": "grafana.ini settings by variable",
-        "hosts": "localhost",
-        "gather_facts": True,
-        "gather_subset": ["min"],
-        "tasks": [
-            {"name": "Docker engine and the test network", "ansible.builtin.import_role": {
-                "name": "data2ai.grafana_stack.docker_host"},
-             "vars": {"docker_host_required_images": IMAGES, "docker_host_pull_missing": False}},
-            *({"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
-              for role in roles),
-        ],
-    }]
+    play = roles_play("grafana.ini settings by variable", IMAGES, roles)
     path = workdir / f"play-{'-'.join(roles)}.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False))
     return path
@@ -70,14 +67,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("grafana-ini")
     inventory = {"all": {"hosts": {"localhost": {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-        "stack_prefix": PREFIX,
-        "stack_network": f"{PREFIX}net",
-        "stack_subnet": free_subnet("10.221", range(0, 100)),
-        "stack_base_dir": str(workdir / "stack"),
-        "stack_credentials_dir": str(workdir / "credentials"),
-        "stack_labels": {"data2ai.grafana_stack.test": "1"},
+        **local_stack_vars(workdir, PREFIX, free_subnet("10.221", range(0, 100))),
         "stack_bind_address": "127.0.0.1",
         "postgresql_image": "data2ai-test/postgres:local",
         "redis_image": "data2ai-test/redis:local",

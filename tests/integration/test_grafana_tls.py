@@ -23,7 +23,17 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from stack_testlib import PlaybookRun, ansible_playbook, docker, free_port, free_subnet, remove_labelled, require_images
+from stack_testlib import (
+    PlaybookRun,
+    ansible_playbook,
+    docker,
+    free_port,
+    free_subnet,
+    local_stack_vars,
+    remove_labelled,
+    require_images,
+    roles_play,
+)
 
 PREFIX = "gsttest-tl-"
 IMAGES = {
@@ -72,19 +82,8 @@ class Stack:
 
 
 def write_converge(workdir: Path) -> None:
-    play = [{
-        "name": "The grafana role over TLS, on PostgreSQL and Redis",
-        "hosts": "localhost",
-        "gather_facts": True,
-        "gather_subset": ["min"],
-        "tasks": [
-            {"name": "Docker engine and the test network", "ansible.builtin.import_role": {
-                "name": "data2ai.grafana_stack.docker_host"},
-             "vars": {"docker_host_required_images": list(IMAGES.values()), "docker_host_pull_missing": False}},
-            *({"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
-              for role in ("postgresql", "redis", "grafana")),
-        ],
-    }]
+    play = roles_play("The grafana role over TLS, on PostgreSQL and Redis", list(IMAGES.values()),
+                      ["postgresql", "redis", "grafana"])
     (workdir / "converge.yml").write_text(yaml.safe_dump(play, sort_keys=False))
 
 
@@ -95,14 +94,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workdir = tmp_path_factory.mktemp("grafana-tls")
     port = free_port()
     inventory = {"all": {"hosts": {"localhost": {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-        "stack_prefix": PREFIX,
-        "stack_network": f"{PREFIX}net",
-        "stack_subnet": free_subnet("10.218", range(0, 100)),
-        "stack_base_dir": str(workdir / "stack"),
-        "stack_credentials_dir": str(workdir / "credentials"),
-        "stack_labels": {"data2ai.grafana_stack.test": "1"},
+        **local_stack_vars(workdir, PREFIX, free_subnet("10.218", range(0, 100))),
         "stack_bind_address": "127.0.0.1",
         "grafana_host_port": port,
         "grafana_admin_password": ADMIN_PASSWORD,

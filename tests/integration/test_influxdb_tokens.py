@@ -21,7 +21,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stack_testlib import PlaybookRun, ansible_playbook, docker, free_port, free_subnet, remove_labelled, require_images
+from stack_testlib import (
+    PlaybookRun,
+    ansible_playbook,
+    docker,
+    free_port,
+    free_subnet,
+    local_stack_vars,
+    remove_labelled,
+    require_images,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "grafana"))
 from grafana_harness import ADMIN, GrafanaDouble, running_grafana_doubles
@@ -91,14 +100,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     port = free_port()
     with running_grafana_doubles(workdir / "grafana") as (grafana,):
         inventory = {"all": {"hosts": {"localhost": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "stack_prefix": PREFIX,
-            "stack_network": f"{PREFIX}net",
-            "stack_subnet": free_subnet("10.217", range(0, 100)),
-            "stack_base_dir": str(workdir / "stack"),
-            "stack_credentials_dir": str(workdir / "credentials"),
-            "stack_labels": {"data2ai.grafana_stack.test": "1"},
+            **local_stack_vars(workdir, PREFIX, free_subnet("10.217", range(0, 100))),
             "influxdb_image": IMAGE,
             "influxdb_host_port": port,
             "grafana_admin_password": ADMIN[1],

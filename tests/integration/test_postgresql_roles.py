@@ -24,8 +24,10 @@ from stack_testlib import (
     docker,
     free_port,
     free_subnet,
+    local_stack_vars,
     remove_labelled,
     require_images,
+    roles_play,
 )
 
 PREFIX = "gsttest-pg-"
@@ -34,7 +36,6 @@ REDIS_IMAGE = os.environ.get("GSTTEST_REDIS_IMAGE", "data2ai-test/redis:local")
 GRAFANA_IMAGE = os.environ.get("GSTTEST_GRAFANA_IMAGE", "data2ai-test/grafana-double:local")
 CONTAINER = f"{PREFIX}postgresql"
 VOLUME = f"{PREFIX}postgres_data"
-LABELS = {"data2ai.grafana_stack.test": "1"}
 OLD_PASSWORD = "gsttest-pg-old-layout-5c1e"
 # Every printable ASCII character, in the middle of the password (Grafana trims a secret file's outer spaces).
 AWKWARD = "".join(chr(code) for code in range(33, 127))
@@ -45,20 +46,8 @@ pytestmark = pytest.mark.docker
 
 
 def write_play(workdir: Path) -> Path:
-    play = [{
-        "name": "PostgreSQL, Redis and Grafana (the double) on one network",
-        "hosts": "localhost",
-        "gather_facts": True,
-        "gather_subset": ["min"],
-        "tasks": [
-            {"name": "Docker engine and the test network", "ansible.builtin.import_role": {
-                "name": "data2ai.grafana_stack.docker_host"},
-             "vars": {"docker_host_required_images": [POSTGRES_IMAGE, REDIS_IMAGE, GRAFANA_IMAGE],
-                      "docker_host_pull_missing": False}},
-            *({"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
-              for role in ("postgresql", "redis", "grafana")),
-        ],
-    }]
+    play = roles_play("PostgreSQL, Redis and Grafana (the double) on one network",
+                      [POSTGRES_IMAGE, REDIS_IMAGE, GRAFANA_IMAGE], ["postgresql", "redis", "grafana"])
     path = workdir / "play.yml"
     path.write_text(yaml.safe_dump(play, sort_keys=False))
     return path
@@ -70,14 +59,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("postgresql-roles")
     inventory = {"all": {"hosts": {"localhost": {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-        "stack_prefix": PREFIX,
-        "stack_network": f"{PREFIX}net",
-        "stack_subnet": free_subnet("10.219", range(0, 100)),
-        "stack_base_dir": str(workdir / "stack"),
-        "stack_credentials_dir": str(workdir / "credentials"),
-        "stack_labels": LABELS,
+        **local_stack_vars(workdir, PREFIX, free_subnet("10.219", range(0, 100))),
         "stack_bind_address": "127.0.0.1",
         "postgresql_image": POSTGRES_IMAGE,
         "redis_image": REDIS_IMAGE,
