@@ -73,7 +73,7 @@ def local_stack_vars(workdir: Path, prefix: str, subnet: str) -> dict[str, Any]:
         "stack_subnet": subnet,
         "stack_base_dir": str(workdir / "stack"),
         "stack_credentials_dir": str(workdir / "credentials"),
-        "stack_labels": {TEST_LABEL.split("=")[0]: "1"},
+        "stack_labels": {TEST_LABEL.split("=", maxsplit=1)[0]: "1"},
     }
 
 
