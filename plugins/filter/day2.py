@@ -32,7 +32,8 @@ def teardown_unconfirmed(hosts: Iterable[str], hostvars: Mapping[str, Any]) -> l
     unconfirmed = []
     for host in hosts:
         host_vars = hostvars[host]
-        if boolean(host_vars.get("teardown_purge", False), strict=False) and str(host) not in _confirmed_names(host_vars.get("teardown_purge_confirm", "")):
+        purge = boolean(host_vars.get("teardown_purge", False), strict=False)
+        if purge and str(host) not in _confirmed_names(host_vars.get("teardown_purge_confirm", "")):
             unconfirmed.append(str(host))
     return unconfirmed
 
@@ -41,7 +42,8 @@ def _archived_volumes(row: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [dict(volume) for volume in row.get("volumes") or []] if row.get("backup", "none") != "none" else []
 
 
-def backup_plan(components: Iterable[Mapping[str, Any]], running: Iterable[str], snapshot: bool) -> list[dict[str, Any]]:
+def backup_plan(components: Iterable[Mapping[str, Any]], running: Iterable[str],
+                snapshot: bool) -> list[dict[str, Any]]:
     """backup.yml's steps, one per component whose volumes it archives: the one whose database is dumped first,
     then the others in the table's order."""
     running = {str(name) for name in running}
@@ -79,7 +81,8 @@ def _relative(path: str, root: str) -> str:
 
 def backup_files(stat_results: Iterable[Mapping[str, Any]], root: str) -> dict[str, dict[str, Any]]:
     """manifest.json's files: each file's path under the backup, with its sha256 and size (from stat results)."""
-    return {_relative(result["stat"]["path"], root): {"sha256": result["stat"]["checksum"], "size": result["stat"]["size"]}
+    return {_relative(result["stat"]["path"], root):
+            {"sha256": result["stat"]["checksum"], "size": result["stat"]["size"]}
             for result in stat_results}
 
 

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import yaml
-
 from ansible_collections.data2ai.grafana_stack.plugins.lookup import components as lookup
 from ansible_collections.data2ai.grafana_stack.plugins.modules.service_health import CHECK_OPTIONS
 
@@ -49,7 +48,7 @@ def test_every_role_is_a_component_of_the_table_or_named_as_not_one() -> None:
 def test_a_component_role_runs_a_container_and_the_others_do_not() -> None:
     for role in SERVICE_ROLES:
         runs_one = f"{role}_container_name" in _defaults(role)
-        assert runs_one == (role in NAMES), f"{role}: {role}_container_name in its defaults, but {'no' if runs_one else 'a'} row"
+        assert runs_one == (role in NAMES), f"{role}: a container name default ({runs_one}) goes with a row"
 
 
 @pytest.mark.parametrize("row", ROWS, ids=NAMES)
@@ -143,7 +142,8 @@ def test_a_role_health_check_is_its_row(role: str) -> None:
     vars_file = ROLES_DIR / role / "vars" / "main.yml"
     data = yaml.safe_load(vars_file.read_text()) if vars_file.exists() else {}
     if f"{role}_health_check" in data:
-        assert f"lookup('data2ai.grafana_stack.components', '{role}', want='health_check')" in data[f"{role}_health_check"]
+        expected = f"lookup('data2ai.grafana_stack.components', '{role}', want='health_check')"
+        assert expected in data[f"{role}_health_check"]
 
 
 def _value(values: dict[str, Any]):

@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from ansible.errors import AnsibleFilterError
-
 from ansible_collections.data2ai.grafana_stack.plugins.filter import day2
 
 
