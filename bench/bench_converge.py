@@ -182,9 +182,11 @@ def remove_stack(prefix: str) -> None:
             docker(*command, *names)
 
 
-def inventory_vars(workdir: Path, prefix: str, subnet: str, images: dict[str, str]) -> dict[str, Any]:
+def inventory_vars(workdir: Path, prefix: str, subnet: str, images: dict[str, str],
+                   layer_timeout: int) -> dict[str, Any]:
     """localhost's variables: the local test images, the prefix, a free subnet and free ports on 127.0.0.1."""
     return {
+        "stack_layer_timeout": layer_timeout,
         "ansible_connection": "local",
         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
         "stack_prefix": prefix,
@@ -359,23 +361,32 @@ def machine_facts(compose: str) -> dict[str, Any]:
     }
 
 
-def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+def measure(args: argparse.Namespace, workdir: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """Fills ``result`` as it goes, so a run that stops half-way still shows what it measured."""
     images = local_images()
     check_prerequisites(images)
     compose = compose_version() or install_compose()
     facts = machine_facts(compose)
+    result["machine"] = facts
+    if facts["load_before"] > 2 * (facts["cpus"] or 1):
+        print(f"warning: load average {facts['load_before']} on {facts['cpus']} CPUs: the seconds will stretch",
+              flush=True)
     prefix = args.prefix
     remove_stack(prefix)
     inventory = workdir / "inventory" / "hosts.yml"
     inventory.parent.mkdir(parents=True)
-    host_vars = inventory_vars(workdir, prefix, free_subnet(args.subnet_base), images)
+    host_vars = inventory_vars(workdir, prefix, free_subnet(args.subnet_base), images, args.layer_timeout)
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": host_vars}}}), encoding="utf-8")
     site = REPO_ROOT / "site.yml"
 
     print(f"site.yml cold (prefix {prefix}, network {host_vars['stack_subnet']}) ...", flush=True)
     site_cold = playbook(site, inventory, workdir, "site-cold")
+    result["site_cold"] = {"seconds": site_cold.seconds, "stats": site_cold.stats, "phases": breakdown(site_cold),
+                           "tasks": len(site_cold.tasks())}
     print(f"  {site_cold.seconds:.1f} s; site.yml no-op ...", flush=True)
     site_noop = playbook(site, inventory, workdir, "site-noop")
+    result["site_noop"] = {"seconds": site_noop.seconds, "stats": site_noop.stats, "phases": breakdown(site_noop),
+                           "tasks": len(site_noop.tasks())}
     if site_noop.stats.get("changed", -1) != 0:
         fail(f"site.yml's second run changed {site_noop.stats.get('changed')} task(s): not a no-op; "
              f"see {workdir / 'site-noop.log'}")
@@ -406,13 +417,8 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     if down.returncode != 0:
         print(f"warning: docker compose down failed: {down.stderr.strip()[-300:]}", file=sys.stderr)
     facts["load_after"] = round(os.getloadavg()[0], 2)
-    return {
-        "machine": facts,
+    result.update({
         "containers": containers,
-        "site_cold": {"seconds": site_cold.seconds, "stats": site_cold.stats, "phases": breakdown(site_cold),
-                      "tasks": len(site_cold.tasks())},
-        "site_noop": {"seconds": site_noop.seconds, "stats": site_noop.stats, "phases": breakdown(site_noop),
-                      "tasks": len(site_noop.tasks())},
         "compose_cold": compose_cold.seconds,
         "compose_noop": compose_noop.seconds,
         "compose_module_noop": {"playbook": module.seconds,
@@ -421,7 +427,8 @@ def measure(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "stat": {"count": args.tasks, "playbook": stats.seconds, "startup": stats.startup(),
                  "task_median": statistics.median(stat_tasks) if stat_tasks else 0.0,
                  "task_mean": statistics.mean(stat_tasks) if stat_tasks else 0.0},
-    }
+    })
+    return result
 
 
 # --------------------------------------------------------------------------
@@ -486,6 +493,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="name prefix of every container, volume and network (default gsttest-bench-)")
     parser.add_argument("--subnet-base", default="10.236",
                         help="first two octets of the stack's /24 subnet; a free one is picked (default 10.236)")
+    parser.add_argument("--layer-timeout", type=int, default=600,
+                        help="stack_layer_timeout of the runs: how long site.yml waits for a layer, in seconds (600; "
+                        "site.yml's default is 180). Longer only matters on a loaded host, where a healthcheck can "
+                        "time out for a while; it changes nothing of a run that is not waiting")
     parser.add_argument("--tasks", type=int, default=20, help="no-op stat tasks for the cost of one task (20)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (logs, timelines, compose "
                         "file); the containers are removed all the same")
@@ -496,8 +507,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     workdir = Path(tempfile.mkdtemp(prefix="bench-converge-"))
+    result: dict[str, Any] = {}
     try:
-        result = measure(args, workdir)
+        measure(args, workdir, result)
+    except SystemExit:
+        print("the run stopped; what it measured until then:\n" + json.dumps(result, indent=2, sort_keys=True),
+              file=sys.stderr)
+        raise
     finally:
         remove_stack(args.prefix)
         if args.keep:

@@ -249,8 +249,8 @@ def compose_project(containers: list[str], service_name: Any = None) -> dict[str
         if image_id not in images:
             images[image_id] = docker_json("image", "inspect", image_id)[0]
         name = container["Name"].lstrip("/")
-        services[service_name(name) if service_name else name] = service_of(container, images[image_id], networks,
-                                                                           volumes)
+        key = service_name(name) if service_name else name
+        services[key] = service_of(container, images[image_id], networks, volumes)
     project: dict[str, Any] = {"services": dict(sorted(services.items()))}
     if networks:
         project["networks"] = {name: _network_definition(name) for name in sorted(networks)}
