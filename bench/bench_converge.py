@@ -24,12 +24,10 @@ and the test label ``data2ai.grafana_stack.test=1``, and is removed at the end (
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
 import os
 import platform
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,12 +40,20 @@ from typing import Any
 
 import yaml
 
+# The compose writer beside this file, and the integration tests' helpers (one place for the small-stack inventory).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "integration"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from compose_from_inspect import compose_project, write_compose  # pylint: disable=wrong-import-position
+from stack_testlib import (  # pylint: disable=wrong-import-position
+    TEST_LABEL,
+    free_port,
+    free_subnet,
+    local_stack_vars,
+    remove_labelled,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCKER = "/usr/bin/docker"
-TEST_LABEL = ("data2ai.grafana_stack.test", "1")
 LOCAL_IMAGES_VARS = REPO_ROOT / "inventories" / "local-test-images" / "group_vars" / "all.yml"
 CALLBACKS = REPO_ROOT / "bench" / "callback_plugins"
 HOST_PORTS = ("grafana_host_port", "prometheus_host_port", "loki_host_port", "tempo_host_port",
@@ -146,60 +152,22 @@ def check_prerequisites(images: dict[str, str]) -> None:
 # --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def free_subnet(first_octets: str) -> str:
-    """A ``<first_octets>.<n>.0/24`` that overlaps no Docker network."""
-    used = []
-    for network_id in docker("network", "ls", "-q").stdout.split():
-        configs = docker("network", "inspect", "-f", "{{json .IPAM.Config}}", network_id).stdout.strip()
-        used += [ipaddress.ip_network(c["Subnet"]) for c in json.loads(configs or "null") or [] if c.get("Subnet")]
-    for third in range(256):
-        candidate = ipaddress.ip_network(f"{first_octets}.{third}.0/24")
-        if not any(candidate.overlaps(net) for net in used if net.version == 4):
-            return str(candidate)
-    fail(f"no free {first_octets}.x.0/24 subnet")
-    return ""
-
-
 def labelled(kind: str, prefix: str) -> list[str]:
     listing = {"container": ["ps", "-a"], "volume": ["volume", "ls"], "network": ["network", "ls"]}[kind]
     form = "{{.Names}}" if kind == "container" else "{{.Name}}"
-    names = docker(*listing, "--filter", f"label={'='.join(TEST_LABEL)}", "--format", form).stdout.split()
+    names = docker(*listing, "--filter", f"label={TEST_LABEL}", "--format", form).stdout.split()
     return [name for name in names if name.startswith(prefix)]
 
 
-def remove_stack(prefix: str) -> None:
-    """Removes the containers, volumes and networks named ``prefix*`` that carry the test label."""
-    removals = (("container", ["rm", "-f"]), ("volume", ["volume", "rm", "-f"]), ("network", ["network", "rm"]))
-    for kind, command in removals:
-        names = labelled(kind, prefix)
-        if names:
-            docker(*command, *names)
-
-
-def inventory_vars(workdir: Path, prefix: str, subnet: str, images: dict[str, str],
-                   layer_timeout: int) -> dict[str, Any]:
-    """localhost's variables: the local test images, the prefix, a free subnet and free ports on 127.0.0.1."""
+def inventory_vars(workdir: Path, prefix: str, subnet: str, layer_timeout: int) -> dict[str, Any]:
+    """localhost's variables: the small-stack test variables (prefix, network, directories, test label), the
+    settings of inventories/local-test-images (its images, ...), free ports on 127.0.0.1 and the layer timeout."""
     return {
-        "stack_layer_timeout": layer_timeout,
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-        "stack_prefix": prefix,
-        "stack_network": f"{prefix}net",
-        "stack_subnet": subnet,
-        "stack_base_dir": str(workdir / "stack"),
-        "stack_credentials_dir": str(workdir / "inventory" / "credentials"),
+        **yaml.safe_load(LOCAL_IMAGES_VARS.read_text(encoding="utf-8")),
+        **local_stack_vars(workdir, prefix, subnet),
         "stack_bind_address": "127.0.0.1",
-        "stack_labels": {TEST_LABEL[0]: TEST_LABEL[1]},
+        "stack_layer_timeout": layer_timeout,
         "verify_report_dir": str(workdir / "reports"),
-        "cadvisor_privileged": False,
-        "tempo_config_format": "3",
-        **images,
         **{name: free_port() for name in HOST_PORTS},
     }
 
@@ -372,10 +340,10 @@ def measure(args: argparse.Namespace, workdir: Path, result: dict[str, Any]) -> 
         print(f"warning: load average {facts['load_before']} on {facts['cpus']} CPUs: the seconds will stretch",
               flush=True)
     prefix = args.prefix
-    remove_stack(prefix)
+    remove_labelled(prefix)
     inventory = workdir / "inventory" / "hosts.yml"
     inventory.parent.mkdir(parents=True)
-    host_vars = inventory_vars(workdir, prefix, free_subnet(args.subnet_base), images, args.layer_timeout)
+    host_vars = inventory_vars(workdir, prefix, free_subnet(args.subnet_base), args.layer_timeout)
     inventory.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": host_vars}}}), encoding="utf-8")
     site = REPO_ROOT / "site.yml"
 
@@ -398,7 +366,7 @@ def measure(args: argparse.Namespace, workdir: Path, result: dict[str, Any]) -> 
     compose_file = compose_dir / "compose.yaml"
     write_compose(compose_project(containers, lambda name: name[len(prefix):] or name), compose_file)
 
-    remove_stack(prefix)   # site.yml's containers, volumes and network; the rendered files stay
+    remove_labelled(prefix)   # site.yml's containers, volumes and network; the rendered files stay
     print(f"docker compose up -d --wait cold ({len(containers)} services) ...", flush=True)
     compose_cold = compose_up(project_name, compose_file)
     before = container_ids(prefix)
@@ -515,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         raise
     finally:
-        remove_stack(args.prefix)
+        remove_labelled(args.prefix)
         if args.keep:
             print(f"working directory kept: {workdir}", file=sys.stderr)
         else:
