@@ -56,6 +56,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCKER = "/usr/bin/docker"
 LOCAL_IMAGES_VARS = REPO_ROOT / "inventories" / "local-test-images" / "group_vars" / "all.yml"
 CALLBACKS = REPO_ROOT / "bench" / "callback_plugins"
+# site.yml's waits: each layer's, and the roles' own waits for their component.
+WAIT_TIMEOUTS = ("stack_layer_timeout", "postgresql_health_timeout", "influxdb_health_timeout",
+                 "grafana_health_timeout")
 HOST_PORTS = ("grafana_host_port", "prometheus_host_port", "loki_host_port", "tempo_host_port",
               "tempo_otlp_grpc_host_port", "tempo_otlp_http_host_port", "influxdb_host_port",
               "alertmanager_host_port", "cadvisor_host_port")
@@ -161,12 +164,12 @@ def labelled(kind: str, prefix: str) -> list[str]:
 
 def inventory_vars(workdir: Path, prefix: str, subnet: str, layer_timeout: int) -> dict[str, Any]:
     """localhost's variables: the small-stack test variables (prefix, network, directories, test label), the
-    settings of inventories/local-test-images (its images, ...), free ports on 127.0.0.1 and the layer timeout."""
+    settings of inventories/local-test-images (its images, ...), free ports on 127.0.0.1 and the wait timeouts."""
     return {
         **yaml.safe_load(LOCAL_IMAGES_VARS.read_text(encoding="utf-8")),
         **local_stack_vars(workdir, prefix, subnet),
         "stack_bind_address": "127.0.0.1",
-        "stack_layer_timeout": layer_timeout,
+        **{name: layer_timeout for name in WAIT_TIMEOUTS},
         "verify_report_dir": str(workdir / "reports"),
         **{name: free_port() for name in HOST_PORTS},
     }
@@ -462,9 +465,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subnet-base", default="10.236",
                         help="first two octets of the stack's /24 subnet; a free one is picked (default 10.236)")
     parser.add_argument("--layer-timeout", type=int, default=600,
-                        help="stack_layer_timeout of the runs: how long site.yml waits for a layer, in seconds (600; "
-                        "site.yml's default is 180). Longer only matters on a loaded host, where a healthcheck can "
-                        "time out for a while; it changes nothing of a run that is not waiting")
+                        help="how long site.yml's waits (each layer's, and PostgreSQL's, InfluxDB's and Grafana's own) "
+                        "may take, in seconds (600; the defaults are 120 to 180). Longer only matters on a loaded "
+                        "host, where a healthcheck can time out for a while; it changes nothing of a run that is not "
+                        "waiting")
     parser.add_argument("--tasks", type=int, default=20, help="no-op stat tasks for the cost of one task (20)")
     parser.add_argument("--keep", action="store_true", help="keep the working directory (logs, timelines, compose "
                         "file); the containers are removed all the same")
