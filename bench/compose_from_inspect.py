@@ -73,7 +73,7 @@ def _healthcheck(check: dict[str, Any] | None) -> dict[str, Any] | None:
 def _ports(bindings: dict[str, Any] | None) -> list[dict[str, Any]]:
     ports = []
     for spec, hosts in sorted((bindings or {}).items()):
-        target, _, protocol = spec.partition("/")
+        target, protocol = ([*spec.split("/", 1), "tcp"])[:2]
         for host in hosts or []:
             port: dict[str, Any] = {"target": int(target), "protocol": protocol or "tcp"}
             if host.get("HostIp"):
