@@ -59,20 +59,21 @@ def _markdown(per_host: Mapping[str, Any], cohort: str, columns: list[tuple[str,
         lines += ["| Exercise | What is asked |", "|---|---|"]
         lines += [f"| {_cell(ex_id)} | {_cell(title)} |" for ex_id, title in columns]
         lines.append("")
-    head = (["VM"] if many else []) + ["Student", "Done"] + [ex_id for ex_id, _ in columns]
+    ids = [ex_id for ex_id, title in columns]
+    head = (["VM"] if many else []) + ["Student", "Done", *ids]
     lines += ["| " + " | ".join(_cell(h) for h in head) + " |", "|" + "---|" * len(head)]
     missing = []
     for host, students in per_host.items():
         if not isinstance(students, list):
-            lines.append("| " + " | ".join(([host] if many else []) + ["(not checked)", _cell(students)]
-                                          + [""] * len(columns)) + " |")
+            cells = ([host] if many else []) + ["(not checked)", _cell(students)] + [""] * len(columns)
+            lines.append("| " + " | ".join(cells) + " |")
             continue
         for student in students:
             marks = {r["id"]: r for r in student.get("exercises") or ()}
             row = ([host] if many else []) + [student["login"], f"{student['done']}/{student['total']}"]
-            row += ["yes" if marks.get(ex_id, {}).get("done") else "no" for ex_id, _ in columns]
+            row += ["yes" if marks.get(ex_id, {}).get("done") else "no" for ex_id in ids]
             lines.append("| " + " | ".join(_cell(c) for c in row) + " |")
-            for ex_id, _ in columns:
+            for ex_id in ids:
                 result = marks.get(ex_id)
                 if result and not result["done"]:
                     where = f"{host}: " if many else ""
