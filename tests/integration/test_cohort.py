@@ -16,6 +16,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -98,17 +99,18 @@ class Cohort:
         group_vars = {**admin, "cohort_name": "c42", "students": students, **settings}
         (self.path / "group_vars" / "all.yml").write_text(yaml.safe_dump(group_vars, sort_keys=False))
 
-    def start(self, *extra: str, callback: str = "default") -> subprocess.Popen:
+    def start(self, *extra: str, callback: str = "default", playbook: Path | None = None) -> subprocess.Popen:
         env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
         env.update({"no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost",
                     "ANSIBLE_STDOUT_CALLBACK": callback, "ANSIBLE_NOCOLOR": "1",
                     "ANSIBLE_LOCAL_TEMP": str(self.path.parent / "ansible-tmp")})
         return subprocess.Popen(
-            [venv_bin("ansible-playbook"), "-i", str(self.path), str(self.path.parent / "cohort.yml"), *extra],
+            [venv_bin("ansible-playbook"), "-i", str(self.path), str(playbook or self.path.parent / "cohort.yml"),
+             *extra],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
-    def run(self, *extra: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        process = self.start(*extra)
+    def run(self, *extra: str, timeout: float = 300, playbook: Path | None = None) -> subprocess.CompletedProcess:
+        process = self.start(*extra, playbook=playbook)
         stdout, stderr = process.communicate(timeout=timeout)
         self.outputs.append(stdout + stderr)
         self.secrets.update(self.passwords().values())  # before a prune removes a file
@@ -576,3 +578,91 @@ def test_noop_run_of_30_students_copies_nothing_per_student_and_searches_dashboa
     assert "results" not in search_task and len(search_task["hits"]) == 30
     assert len(searched) == 30
     cohort.assert_no_password_printed()
+
+
+# --------------------------------------------------------------------------
+# playbooks/progress.yml: the students' exercises (roles/cohort/tasks/progress.yml). One student saves a dashboard
+# in their own folder with their own login, as in Grafana's UI; the starter copies the role made in both students'
+# folders already hold rate( queries, and must not count for anyone.
+# --------------------------------------------------------------------------
+
+PROGRESS = ROOT / "playbooks" / "progress.yml"
+PROGRESS_STUDENTS = [
+    {"name": "Alice Martin", "login": "alice", "email": "alice@example.org", "role": "Editor", "team": "team-a"},
+    {"name": "Bob Durand", "login": "bob", "email": "bob@example.org", "role": "Editor", "team": "team-a"},
+]
+PROGRESS_EXERCISES: list[dict[str, Any]] = [
+    {"id": "rate-panel", "title": "A dashboard in your folder with a panel whose query uses rate(",
+     "dashboard": {"panel_query_contains": "rate("}},
+    {"id": "instance-variable", "title": "A dashboard variable named instance",
+     "dashboard": {"variable_name": "instance"}},
+    {"id": "alert-rule", "title": "An alert rule in your folder", "alert_rule": {}},
+]
+
+
+def alices_dashboard() -> dict[str, Any]:
+    return {"uid": "alice-own", "title": "Alice's requests", "schemaVersion": 41,
+            "templating": {"list": [{"name": "job", "type": "custom", "query": "node"}]},
+            "panels": [{"id": 1, "type": "timeseries", "title": "Requests",
+                        "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+                        "targets": [{"refId": "A", "expr": "sum(rate(prometheus_http_requests_total[5m]))"}]}]}
+
+
+def alert_rule(org: int, folder_uid: str) -> dict[str, Any]:
+    return {"orgID": org, "title": "Too many requests", "folderUID": folder_uid, "ruleGroup": "mine", "condition": "B",
+            "for": "5m", "noDataState": "OK", "execErrState": "Error",
+            "data": [{"refId": "A", "datasourceUid": "prom", "relativeTimeRange": {"from": 600, "to": 0},
+                      "model": {"expr": "rate(prometheus_http_requests_total[5m])"}},
+                     {"refId": "B", "datasourceUid": "__expr__", "model": {"type": "threshold", "expression": "A"}}]}
+
+
+def progress_reports(cohort: Cohort) -> Path:
+    return cohort.path.parent / "reports"
+
+
+def test_a_student_who_did_an_exercise_is_done_and_one_who_did_not_is_not(
+        cohort: Cohort, grafana: GrafanaDouble) -> None:
+    cohort.write(PROGRESS_STUDENTS, exercises=PROGRESS_EXERCISES, cohort_progress_dir=str(progress_reports(cohort)))
+    cohort.converge()
+    org = org_id(grafana, "c42")
+    password = cohort.passwords()["alice"]
+    saved = grafana.call("POST", "/api/dashboards/db", {"dashboard": alices_dashboard(),
+                                                        "folderUid": "cohort-c42-u-alice", "overwrite": False},
+                         org_id=org, auth=("alice", password))
+    assert saved.status == 200, saved.body
+    rule = grafana.call("POST", "/api/v1/provisioning/alert-rules", alert_rule(org, "cohort-c42-u-alice"),
+                        org_id=org)
+    assert rule.status == 201, rule.body
+
+    result = cohort.run(playbook=PROGRESS)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "alice: 2/3, bob: 0/3" in flat(result.stdout), result.stdout[-3000:]
+
+    document = json.loads((progress_reports(cohort) / "c42-progress.json").read_text())
+    by_login = {s["login"]: {r["id"]: r for r in s["exercises"]} for s in document["hosts"]["lab-a"]}
+    assert by_login["alice"]["rate-panel"]["done"] is True
+    assert "Alice's requests" in by_login["alice"]["rate-panel"]["detail"]
+    assert by_login["alice"]["alert-rule"]["done"] is True
+    assert by_login["alice"]["instance-variable"]["done"] is False
+    assert by_login["alice"]["instance-variable"]["detail"].endswith("no variable named 'instance'")
+    # Bob's folder holds the starter copies (rate( queries included), which the role made, not Bob.
+    assert {r["done"] for r in by_login["bob"].values()} == {False}
+    assert by_login["bob"]["rate-panel"]["detail"] == "no dashboard created or saved by the student here"
+
+    markdown = (progress_reports(cohort) / "c42-progress.md").read_text()
+    assert "| alice | 2/3 | yes | no | yes |" in markdown
+    assert "| bob | 0/3 | no | no | no |" in markdown
+    suites = ElementTree.fromstring((progress_reports(cohort) / "c42-progress.xml").read_text())
+    assert (suites.get("tests"), suites.get("failures")) == ("6", "4")
+    for name in ("c42-progress.json", "c42-progress.md", "c42-progress.xml"):
+        assert stat.S_IMODE((progress_reports(cohort) / name).stat().st_mode) == 0o600, name
+
+
+def test_an_exercise_list_with_a_typo_is_refused_before_any_report(cohort: Cohort, grafana: GrafanaDouble) -> None:
+    typo = [{"id": "rate-panel", "title": "t", "dashboard": {"panel_query_contain": "rate("}}]
+    cohort.write(PROGRESS_STUDENTS, exercises=typo, cohort_progress_dir=str(progress_reports(cohort)))
+    result = cohort.run(playbook=PROGRESS)
+    assert result.returncode != 0
+    assert ("exercise 'rate-panel': dashboard has no criterion 'panel_query_contain'" in flat(result.stdout)), \
+        result.stdout[-3000:]
+    assert not progress_reports(cohort).exists()
