@@ -139,7 +139,7 @@ def _decoded(body: Optional[bytes]) -> Any:
 def _response(answer: Any, url: str) -> Response:
     if isinstance(answer, Response):
         return answer
-    status, payload, headers = (tuple(answer) + ({},))[:3]
+    status, payload, headers = (*tuple(answer), {})[:3]
     if isinstance(payload, bytes):
         raw = payload
     elif isinstance(payload, str):

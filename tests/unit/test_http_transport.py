@@ -23,6 +23,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transpo
     HttpTransport,
     request,
 )
+from fake_transport import FakeTransport
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 
@@ -167,3 +168,16 @@ def test_no_http_helper_is_defined_twice_in_plugins() -> None:
     masks = [str(path.relative_to(PLUGINS)) for path in sorted(PLUGINS.rglob("*.py"))
              if "'********'" in path.read_text(encoding="utf-8") or '"********"' in path.read_text(encoding="utf-8")]
     assert masks == ["module_utils/http_transport.py"]
+
+
+def test_a_health_probe_redirected_to_another_host_sends_no_credentials_there() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "http://grafana.test/api/health", 302, None, {"Location": "http://elsewhere.test/login"})
+    fake.on("GET", "http://elsewhere.test/login", 200, {"database": "ok"})
+    [check] = health.build_checks([{"name": "grafana", "url": "http://grafana.test/api/health",
+                                    "url_username": "admin", "url_password": "hunter2"}])
+    outcome = health.probe_url(check, 2.0, fake)
+    assert outcome.ready
+    origin, elsewhere = fake.sent
+    assert origin.header("Authorization") == "Basic YWRtaW46aHVudGVyMg=="
+    assert elsewhere.header("Authorization") is None
