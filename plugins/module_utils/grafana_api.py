@@ -334,4 +334,3 @@ def same_login(one: Any, other: Any) -> bool:
     since Grafana 11 stores them in lower case (pkg/services/user/userimpl/store.go, GetByLogin and LoginConflict
     lower the text)."""
     return isinstance(one, str) and isinstance(other, str) and one.lower() == other.lower()
-

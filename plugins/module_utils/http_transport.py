@@ -481,6 +481,8 @@ class HttpTransport:
         conn = self._kept().pop(key, None)
         if conn is not None:
             conn.close()
+            with self._lock:
+                self._every = [kept for kept in self._every if kept is not conn]
 
     def close(self) -> None:
         """Close the kept connections of every thread."""
@@ -519,6 +521,7 @@ class HttpTransport:
             target = urlunsplit((scheme, parts.netloc.rsplit('@', 1)[-1], parts.path or '/', parts.query, ''))
         key = (scheme, host, port)
         for attempt in (1, 2):
+            reused = False
             try:
                 conn = self._checkout(key, scheme, host, port, proxy, timeout)
                 reused = conn.sock is not None

@@ -149,5 +149,3 @@ def _response(answer: Any, url: str) -> Response:
     else:
         raw = json.dumps(payload).encode()
     return Response(status, raw, {"Content-Type": "application/json", **(headers or {})}, url=url)
-
-

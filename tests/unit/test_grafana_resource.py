@@ -189,8 +189,9 @@ def test_the_client_sends_basic_auth_or_the_token_and_the_org_header() -> None:
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("method", "sent"), [("GET", 3), ("PUT", 3), ("DELETE", 3), ("HEAD", 3),
-                                               ("POST", 1), ("PATCH", 1)])
+@pytest.mark.parametrize(("method", "sent"), [
+    ("GET", 3), ("PUT", 3), ("DELETE", 3), ("HEAD", 3), ("POST", 1), ("PATCH", 1),
+])
 def test_a_5xx_is_retried_for_idempotent_methods_only(method: str, sent: int) -> None:
     fake = FakeTransport()
     fake.on(method, "/api/folders/labs", 503, {"message": "service unavailable"})
