@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Callable
 
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.flow_alerts import check_alerts
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.flow_common import (  # noqa: F401
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.flow_common import (  # noqa: F401  # pylint: disable=unused-import
     DEFAULT_METRICS_SERIES,
     FlowResult,
     FlowSettings,

@@ -30,7 +30,7 @@ from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import (  # noqa: F401
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import (
     MAX_RETRIES,
     BadRedirect,
     HttpTransport,
@@ -38,10 +38,8 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transpo
     basic_auth,
     body_message,
     decode_json,
-    may_retry,
     one_line,
     request,
-    should_strip_auth,
 )
 
 ORG_HEADER = 'X-Grafana-Org-Id'

@@ -27,7 +27,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api 
     grafana_argument_spec,
     org_argument_spec,
 )
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import MASK  # noqa: F401
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import MASK  # noqa: F401  # pylint: disable=unused-import
 
 SECRET_UPDATE_CHOICES = ['always', 'on_create']
 

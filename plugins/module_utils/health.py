@@ -48,8 +48,10 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transpo
     snippet,
     strip_userinfo,
 )
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import (
-    describe_no_answer as describe_connection_error,  # noqa: F401  (its name here since it was written here)
+
+# Kept under the name it had here, for callers of health.describe_connection_error.
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import (  # noqa: F401  # pylint: disable=unused-import
+    describe_no_answer as describe_connection_error,
 )
 
 DEFAULT_STATUS = (200,)
