@@ -86,6 +86,7 @@ notes:
   - Redirects are followed for C(GET) and C(HEAD) only. The credentials (basic authentication or O(token))
     are not sent on to another host, nor after a change of scheme or port (except http to https on the
     default ports), as in the Python C(requests) library.
+  - The requests of one task go over kept-alive connections (one per thread), not a new connection each.
   - "Every API error fails the task with one line, C(<object>: HTTP <status> <Grafana message>),
     whatever the shape of the error body (JSON, HTML or empty)."
 

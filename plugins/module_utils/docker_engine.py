@@ -5,16 +5,17 @@
 
 ``service_health`` uses it to find a container's address on the stack network, to read the
 state of Docker's own healthcheck, and to add a container's last log lines to a failure.
-Only the standard library is used, so the module needs nothing installed on the target.
+Only the standard library is used, so the module needs nothing installed on the target; the requests go
+through the collection's HTTP layer (``http_transport``), which speaks HTTP over a Unix socket too.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
 from typing import Any
 from urllib.parse import quote
+
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import HttpTransport, NoAnswer
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
 
@@ -23,28 +24,15 @@ class DockerEngineError(Exception):
     """The engine could not be reached or refused the request."""
 
 
-class _UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, socket_path: str, timeout: float) -> None:
-        super().__init__("localhost", timeout=timeout)
-        self._socket_path = socket_path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        sock.connect(self._socket_path)
-        self.sock = sock
-
-
 def _get(path: str, socket_path: str, timeout: float) -> tuple[int, bytes]:
-    conn = _UnixHTTPConnection(socket_path, timeout)
+    transport = HttpTransport(timeout=timeout, unix_socket=socket_path, use_proxy=False)
     try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    except OSError as exc:
+        response = transport.send("GET", f"http://localhost{path}")
+    except NoAnswer as exc:
         raise DockerEngineError(f"Docker engine at {socket_path} not reachable: {exc}") from exc
     finally:
-        conn.close()
+        transport.close()
+    return response.status, response.body
 
 
 def inspect_container(name: str, socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> dict[str, Any] | None:

@@ -3,20 +3,14 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """One HTTP client for Grafana's API, shared by every module of the collection.
 
-It owns authentication, TLS, org selection per request (``X-Grafana-Org-Id``),
-JSON encoding, retries, redirects and the mapping of every error to one line:
-``<object>: HTTP <status> <Grafana message>``.
+It owns authentication, org selection per request (``X-Grafana-Org-Id``), JSON encoding and the mapping of
+every error to one line: ``<object>: HTTP <status> <Grafana message>``.
 
-Retries: only an idempotent request (RFC 9110 section 9.2.2: GET, HEAD, PUT, DELETE, OPTIONS) is sent
-again after a timeout, a dropped connection or an HTTP 5xx, because the server may have acted on it
-already. A POST or PATCH is sent again only when the connection was refused: then no byte of it
-reached the server. Anything else (a timeout, a reset, a 503) may come after the server acted, and
-a second POST would create a second object or lose a created token.
-
-Redirects are followed for GET and HEAD only (as ``follow_redirects='safe'`` did), by the client
-itself so that the credentials (``Authorization``) are dropped when the redirect leaves the origin,
-by the rule of ``requests`` (``SessionRedirectMixin.should_strip_auth``): another host name, or
-another scheme or port, except http->https on the default ports.
+Connections, keep-alive, TLS, proxies, retries (idempotent requests only), redirects (credentials dropped when
+one leaves the origin) and error text are the collection's one HTTP layer, ``http_transport``; see its
+docstring for the policies. A client holds one ``HttpTransport`` (or the transport given to it, such as the
+in-memory one of the unit tests) and may be shared by threads: each thread keeps its own connection, and the
+answers the client remembers (the org id, the server's version, the namespace) are computed once under a lock.
 
 It also knows which API family the server offers. Grafana 13 deprecates ``/api/dashboards`` and
 ``/api/folders`` in favour of the app-platform APIs
@@ -28,32 +22,28 @@ from the version ``GET /api/health`` reports, never from a user setting; a hidde
 
 from __future__ import annotations
 
-import base64
 import json
-import socket
-import ssl
+import threading
 import time
 from typing import Any, Dict, Optional
-from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.common.text.converters import to_native, to_text
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import SSLValidationError, open_url
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import (
+    MAX_RETRIES,
+    BadRedirect,
+    HttpTransport,
+    NoAnswer,
+    basic_auth,
+    body_message,
+    decode_json,
+    one_line,
+    request,
+)
 
 ORG_HEADER = 'X-Grafana-Org-Id'
 PROVENANCE_HEADER = 'X-Disable-Provenance'
-MAX_RETRIES = 10
-#: methods a server may receive twice with the effect of once (RFC 9110 section 9.2.2)
-IDEMPOTENT_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS'))
-#: methods whose redirects are followed (the others report the 3xx)
-REDIRECT_METHODS = frozenset(('GET', 'HEAD'))
-REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
-#: as urllib's HTTPRedirectHandler.max_redirections
-MAX_REDIRECTS = 10
-DEFAULT_PORTS = {'http': 80, 'https': 443}
-CREDENTIAL_HEADERS = ('Authorization',)
 MAX_MESSAGE_LENGTH = 300
 #: first Grafana major whose dashboards and folders are managed through /apis/.../v1
 APPS_API_MAJOR = 13
@@ -115,45 +105,11 @@ class GrafanaAPIError(Exception):
 
     def one_line(self) -> str:
         status = f'HTTP {self.status}' if self.status is not None else 'connection error'
-        return _one_line(f'{self.obj}: {status} {self.message}')
+        return one_line(f'{self.obj}: {status} {self.message}', MAX_MESSAGE_LENGTH)
 
 
 class OrgNotFoundError(GrafanaAPIError):
     """The organization named by ``org_name`` does not exist."""
-
-
-def _one_line(text: str) -> str:
-    text = ' '.join(to_text(text).split())
-    if len(text) > MAX_MESSAGE_LENGTH:
-        text = text[:MAX_MESSAGE_LENGTH - 3] + '...'
-    return text
-
-
-def error_message(raw: bytes, reason: str = '') -> str:
-    """Grafana's message from an error body, whatever its shape (JSON, HTML, empty)."""
-    text = to_text(raw or b'', errors='surrogate_or_replace').strip()
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ('message', 'msg', 'error', 'title'):
-            if body.get(key):
-                return to_text(body[key])
-    if text and not text.startswith('<'):
-        return text
-    return reason or 'no message'
-
-
-def decode_json(raw: bytes) -> Any:
-    """Decode a response body; empty or non-JSON bodies become None or the raw text."""
-    text = to_text(raw or b'', errors='surrogate_or_replace').strip()
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
 
 
 def major_version(version: Any) -> Optional[int]:
@@ -185,33 +141,6 @@ def app_object(group: str, kind: str, name: str, spec: Dict[str, Any], annotatio
     return {'apiVersion': f'{group}/{APPS_API_VERSION}', 'kind': kind, 'metadata': metadata, 'spec': spec}
 
 
-def should_strip_auth(old_url: str, new_url: str) -> bool:
-    """Whether a redirect from ``old_url`` to ``new_url`` must not carry the credentials.
-
-    The rule of ``requests`` (``SessionRedirectMixin.should_strip_auth``): strip on another host name;
-    keep on http->https with the default ports; keep when only a default port is spelled out or left
-    out; strip on any other change of scheme or port.
-    """
-    old, new = urlsplit(old_url), urlsplit(new_url)
-    if old.hostname != new.hostname:
-        return True
-    if old.scheme == 'http' and old.port in (80, None) and new.scheme == 'https' and new.port in (443, None):
-        return False
-    changed_port = old.port != new.port
-    changed_scheme = old.scheme != new.scheme
-    default_port = (DEFAULT_PORTS.get(old.scheme), None)
-    if not changed_scheme and old.port in default_port and new.port in default_port:
-        return False
-    return changed_port or changed_scheme
-
-
-def may_retry(method: str, exc: GrafanaAPIError) -> bool:
-    """Whether a failed request may be sent again: idempotent ones, others only when they never left."""
-    if not exc.retryable:
-        return False
-    return method.upper() in IDEMPOTENT_METHODS or exc.unsent
-
-
 def quote_path(value: Any) -> str:
     """Quote one path segment (names may hold spaces or slashes)."""
     return quote(to_native(value), safe='')
@@ -220,7 +149,7 @@ def quote_path(value: Any) -> str:
 class GrafanaClient:
     """HTTP client for one Grafana; the org is chosen per request, never switched."""
 
-    def __init__(self, params: Dict[str, Any], sleep=time.sleep) -> None:
+    def __init__(self, params: Dict[str, Any], sleep=time.sleep, transport: Any = None) -> None:
         self.base_url = params['url'].rstrip('/')
         self.token = params.get('token')
         self.username = params.get('url_username')
@@ -238,28 +167,43 @@ class GrafanaClient:
         self._major: Optional[int] = None
         self._major_known = False
         self._namespace: Optional[str] = None
+        # Guards what the client learns once (org id, version, namespace) when threads share it.
+        self._lock = threading.RLock()
+        self.transport = transport if transport is not None else HttpTransport(
+            timeout=self.timeout, validate_certs=self.validate_certs, ca_path=self.ca_path,
+            client_cert=self.client_cert, client_key=self.client_key, use_proxy=self.use_proxy)
+
+    def close(self) -> None:
+        """Close the kept connections (a module's process ends anyway; long-lived callers close)."""
+        self.transport.close()
 
     # -- org selection -------------------------------------------------
     def resolve_org(self) -> Optional[int]:
         """Turn ``org_name`` into an id once; requests then carry it in the org header."""
         if self.org_id is None and self._org_name:
-            try:
-                org = self.request('GET', f'/api/orgs/name/{quote_path(self._org_name)}',
-                                   obj=f"organization '{self._org_name}'", use_org=False)
-            except GrafanaAPIError as exc:
-                if exc.status == 404:
-                    raise OrgNotFoundError(exc.obj, exc.status, exc.message, exc.body) from None
-                raise
-            self.org_id = int(org['id'])
+            with self._lock:
+                if self.org_id is None:
+                    self.org_id = self._org_id_by_name(self._org_name)
         return self.org_id
+
+    def _org_id_by_name(self, name: str) -> int:
+        try:
+            org = self.request('GET', f'/api/orgs/name/{quote_path(name)}', obj=f"organization '{name}'",
+                               use_org=False)
+        except GrafanaAPIError as exc:
+            if exc.status == 404:
+                raise OrgNotFoundError(exc.obj, exc.status, exc.message, exc.body) from None
+            raise
+        return int(org['id'])
 
     # -- which API family ------------------------------------------------
     def server_major(self, obj: str = 'grafana health') -> Optional[int]:
         """Grafana's major version from ``GET /api/health`` (asked once); ``obj`` names what a failure is about."""
-        if not self._major_known:
-            health = self.request('GET', '/api/health', obj, use_org=False) or {}
-            self._major = major_version(health.get('version') if isinstance(health, dict) else None)
-            self._major_known = True
+        with self._lock:
+            if not self._major_known:
+                health = self.request('GET', '/api/health', obj, use_org=False) or {}
+                self._major = major_version(health.get('version') if isinstance(health, dict) else None)
+                self._major_known = True
         return self._major
 
     def serves_app_apis(self, obj: str = 'grafana health') -> bool:
@@ -269,11 +213,12 @@ class GrafanaClient:
 
     def namespace(self) -> str:
         """The /apis namespace of the request org: ``org_id``/``org_name``, else the caller's current org."""
-        if self._namespace is None:
-            org_id = self.resolve_org()
-            if org_id is None:
-                org_id = int(self.request('GET', '/api/org', 'current organization', use_org=False)['id'])
-            self._namespace = org_namespace(org_id)
+        with self._lock:
+            if self._namespace is None:
+                org_id = self.resolve_org()
+                if org_id is None:
+                    org_id = int(self.request('GET', '/api/org', 'current organization', use_org=False)['id'])
+                self._namespace = org_namespace(org_id)
         return self._namespace
 
     def apis_path(self, group: str, resource: str, name: Optional[str] = None) -> str:
@@ -289,8 +234,7 @@ class GrafanaClient:
         if self.token:
             headers['Authorization'] = f'Bearer {self.token}'
         elif self.username is not None:
-            pair = '{}:{}'.format(self.username, self.password or '')
-            headers['Authorization'] = 'Basic {}'.format(to_native(base64.b64encode(pair.encode('utf-8'))))
+            headers['Authorization'] = basic_auth(self.username, self.password)
         if org_id is not None:
             headers[ORG_HEADER] = str(org_id)
         if disable_provenance:
@@ -317,63 +261,27 @@ class GrafanaClient:
         data = json.dumps(body).encode('utf-8') if body is not None else None
         headers = self._headers(org_id, disable_provenance, data is not None)
         url = self.url_for(path, query)
-        attempt = 0
-        while True:
-            try:
-                return self._send(method, url, data, headers, obj, missing_ok)
-            except GrafanaAPIError as exc:
-                if not may_retry(method, exc) or attempt >= self.retries:
-                    raise
-            attempt += 1
-            self._sleep(min(0.5 * (2 ** (attempt - 1)), 8.0))
-
-    def _send(self, method: str, url: str, data: Optional[bytes], headers: Dict[str, str],
-              obj: str, missing_ok: bool) -> Any:
-        headers = dict(headers)
-        redirects = 0
-        while True:
-            try:
-                response = self._open(method, url, data, headers)
-                body = decode_json(response.read())
-            except HTTPError as exc:
-                location = exc.headers.get('Location') if exc.headers is not None else None
-                if (exc.code in REDIRECT_STATUSES and method.upper() in REDIRECT_METHODS and location
-                        and redirects < MAX_REDIRECTS):
-                    redirects += 1
-                    _read_error_body(exc)
-                    new_url = urljoin(url, location.replace(' ', '%20'))
-                    if urlsplit(new_url).scheme not in ('http', 'https'):
-                        raise GrafanaAPIError(obj, exc.code, f'redirect to a non-HTTP URL ({new_url})') from None
-                    if should_strip_auth(url, new_url):
-                        for name in CREDENTIAL_HEADERS:
-                            headers.pop(name, None)
-                    url = new_url
-                    continue
-                raw = _read_error_body(exc)
-                if exc.code == 404 and missing_ok:
-                    return None
-                raise GrafanaAPIError(obj, exc.code, error_message(raw, to_text(exc.reason)),
-                                      decode_json(raw)) from None
-            except (URLError, UrlsConnectionError, socket.timeout, ConnectionError, OSError) as exc:
-                reason = getattr(exc, 'reason', exc)
-                tls_refused = isinstance(exc, SSLValidationError) or isinstance(reason, ssl.SSLCertVerificationError)
-                # A refused connection carries nothing to the server: any method may be sent again.
-                unsent = isinstance(exc, ConnectionRefusedError) or isinstance(reason, ConnectionRefusedError)
-                raise GrafanaAPIError(obj, None, f'{to_text(reason)} ({url})', retryable=not tls_refused,
-                                      unsent=unsent) from None
-            break
+        try:
+            response = request(self.transport, method, url, headers, data, timeout=self.timeout,
+                               retries=self.retries, sleep=self._sleep)
+        except BadRedirect as exc:
+            raise GrafanaAPIError(obj, exc.status, str(exc)) from None
+        except NoAnswer as exc:
+            reason = exc.describe()
+            if reason.startswith('connection error: '):
+                reason = reason[len('connection error: '):]
+            raise GrafanaAPIError(obj, None, f'{reason} ({exc.url})', retryable=exc.retryable,
+                                  unsent=exc.unsent) from None
+        if not 200 <= response.status < 300:
+            if response.status == 404 and missing_ok:
+                return None
+            raise GrafanaAPIError(obj, response.status, body_message(response.body, response.reason),
+                                  decode_json(response.body))
+        body = decode_json(response.body)
         if isinstance(body, str):
             # A proxy's HTML page or similar: Grafana's API always answers JSON.
             raise GrafanaAPIError(obj, response.status, f'answer is not JSON: {body[:120]}')
         return body
-
-    def _open(self, method: str, url: str, data: Optional[bytes], headers: Dict[str, str]) -> Any:
-        """One HTTP exchange; redirects come back as HTTPError and are followed by ``_send``."""
-        return open_url(
-            url, data=data, headers=headers, method=method, use_proxy=self.use_proxy,
-            timeout=self.timeout, validate_certs=self.validate_certs,
-            client_cert=self.client_cert, client_key=self.client_key, ca_path=self.ca_path,
-            follow_redirects='none', use_netrc=False, http_agent='data2ai.grafana_stack')
 
     # -- helpers ---------------------------------------------------------
     def get(self, path: str, obj: str, query: Optional[Dict[str, Any]] = None, **kwargs: Any) -> Any:
@@ -424,10 +332,3 @@ def same_login(one: Any, other: Any) -> bool:
     since Grafana 11 stores them in lower case (pkg/services/user/userimpl/store.go, GetByLogin and LoginConflict
     lower the text)."""
     return isinstance(one, str) and isinstance(other, str) and one.lower() == other.lower()
-
-
-def _read_error_body(exc: HTTPError) -> bytes:
-    try:
-        return exc.read() or b''
-    except Exception:  # pylint: disable=broad-except
-        return b''

@@ -27,9 +27,9 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api 
     grafana_argument_spec,
     org_argument_spec,
 )
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import MASK  # noqa: F401  # pylint: disable=unused-import
 
 SECRET_UPDATE_CHOICES = ['always', 'on_create']
-MASK = '********'
 
 _DURATION = re.compile(r'(\d+)(ms|s|m|h|d|w|y)')
 _DURATION_SECONDS = {'ms': 0.001, 's': 1, 'm': 60, 'h': 3600, 'd': 86400, 'w': 604800, 'y': 31536000}

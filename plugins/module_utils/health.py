@@ -3,8 +3,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Concurrent HTTP readiness probing for the ``service_health`` module.
 
-Everything here is plain Python on top of ``ansible.module_utils.urls``
-so it can be unit-tested without running a module, and reused by other modules.
+Everything here is plain Python on top of the collection's HTTP layer (``http_transport``: keep-alive
+connections, TLS, redirects, error text and redaction), so it can be unit-tested without running a module,
+and reused by other modules. A wait shares one transport per TLS setting between its polling threads: each
+thread polls its service over one kept connection. Polling is the retry, so requests are never retried.
 
 The flow is:
 
@@ -19,27 +21,37 @@ The flow is:
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
-import socket
-import ssl
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlsplit
 
-from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
-from ansible.module_utils.urls import Request, SSLValidationError, make_context
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.docker_engine import (
     DEFAULT_SOCKET,
     DockerEngineError,
     container_address,
     inspect_container,
+)
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import (
+    MASK,
+    BadRedirect,
+    HttpTransport,
+    NoAnswer,
+    basic_auth,
+    format_seconds,
+    redact,
+    request,
+    snippet,
+    strip_userinfo,
+)
+
+# Kept under the name it had here, for callers of health.describe_connection_error.
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import (  # noqa: F401  # pylint: disable=unused-import
+    describe_no_answer as describe_connection_error,
 )
 
 DEFAULT_STATUS = (200,)
@@ -50,24 +62,12 @@ BODY_SNIPPET_CHARS = 300
 # A final attempt close to the deadline still gets this long to answer, so its
 # error reflects the service and not an artificially tiny timeout.
 MIN_ATTEMPT_SECONDS = 1.0
-REDACTED = "********"
+REDACTED = MASK
 
 # Header names whose values are credentials and must never be echoed back.
 _SECRET_HEADER = re.compile(r"auth|token|secret|key|cookie|passw", re.IGNORECASE)
-_WHITESPACE = re.compile(r"\s+")
 _MISSING = object()
-_TLS_CONTEXTS: dict[tuple[bool, str | None, str | None], ssl.SSLContext] = {}
 CONTAINER_SCHEMES = ("http", "https")
-_TLS_CONTEXTS_LOCK = threading.Lock()
-# Everything Request.open raises when no HTTP answer arrives (HTTPError is an
-# answer and handled separately). ssl, socket and URL errors are all OSErrors;
-# ValueError covers a URL that urllib still refuses after validation.
-_NO_ANSWER_ERRORS = (
-    OSError,
-    http.client.HTTPException,
-    UrlsConnectionError,
-    ValueError,
-)
 
 
 class HealthConfigError(ValueError):
@@ -358,14 +358,18 @@ def validate_timing(timeout: float, interval: float, request_timeout: float) -> 
 # --------------------------------------------------------------------------
 
 
-def probe_once(check: HealthCheck, request_timeout: float) -> ProbeOutcome:
-    """Send one request and judge the answer against the check's expectations."""
+def probe_once(check: HealthCheck, request_timeout: float, transport: Any = None) -> ProbeOutcome:
+    """Send one request and judge the answer against the check's expectations.
+
+    ``transport`` is the connection keeper to send it over (see :func:`transport_for`); without one, a
+    connection is opened for this request alone.
+    """
     if check.container:
-        return probe_container(check, request_timeout)
-    return probe_url(check, request_timeout)
+        return probe_container(check, request_timeout, transport)
+    return probe_url(check, request_timeout, transport)
 
 
-def probe_container(check: HealthCheck, request_timeout: float) -> ProbeOutcome:
+def probe_container(check: HealthCheck, request_timeout: float, transport: Any = None) -> ProbeOutcome:
     """Look the container up in the Docker engine; probe its address, or read Docker's health verdict."""
     try:
         document = inspect_container(check.container, check.docker_socket, request_timeout)
@@ -383,7 +387,7 @@ def probe_container(check: HealthCheck, request_timeout: float) -> ProbeOutcome:
         if health in (None, "healthy"):
             return ProbeOutcome(ready=True, body=f"container running, Docker health: {health or 'none defined'}")
         last = ((state.get("Health") or {}).get("Log") or [{}])[-1]
-        output = _one_line(str(last.get("Output") or ""))[:BODY_SNIPPET_CHARS]
+        output = snippet(str(last.get("Output") or ""), BODY_SNIPPET_CHARS)
         return ProbeOutcome(ready=False, body=output, problem=f"Docker health is {health}")
     address = container_address(document, check.network)
     if address is None:
@@ -391,107 +395,48 @@ def probe_container(check: HealthCheck, request_timeout: float) -> ProbeOutcome:
         problem = f"container {check.container} has no address on {where}"
         return ProbeOutcome(ready=False, error=problem, problem=problem)
     host = f"[{address}]" if ":" in address else address
-    return probe_url(replace(check, url=f"{check.scheme}://{host}:{check.port}{check.path}"), request_timeout)
+    return probe_url(replace(check, url=f"{check.scheme}://{host}:{check.port}{check.path}"), request_timeout,
+                     transport)
 
 
-def probe_url(check: HealthCheck, request_timeout: float) -> ProbeOutcome:
-    """Send one HTTP request to the check's URL and judge the answer."""
+def transport_for(check: HealthCheck) -> HttpTransport:
+    """A transport with the check's TLS settings; proxies from the environment are honoured."""
+    return HttpTransport(validate_certs=check.validate_certs, ca_path=check.ca_path, server_name=check.server_name,
+                         user_agent="ansible-httpget")
+
+
+def transport_key(check: HealthCheck) -> tuple[bool, str | None, str | None]:
+    """Checks with the same key can share a transport."""
+    return (check.validate_certs, check.ca_path, check.server_name)
+
+
+def probe_url(check: HealthCheck, request_timeout: float, transport: Any = None) -> ProbeOutcome:
+    """Send one HTTP request to the check's URL and judge the answer; an HTTP error status is an answer."""
+    own = transport is None
+    if own:
+        transport = transport_for(check)
+    headers = dict(check.headers)
+    if check.url_username is not None:
+        headers["Authorization"] = basic_auth(check.url_username, check.url_password)
     try:
-        status, raw_body, charset = _fetch(check, request_timeout)
-    except _NO_ANSWER_ERRORS as exc:
-        error = describe_connection_error(exc, request_timeout)
+        response = request(transport, check.method, check.url, headers, timeout=request_timeout,
+                           max_body=MAX_BODY_BYTES)
+    except BadRedirect as exc:
+        response = exc.response
+    except NoAnswer as exc:
+        error = exc.describe(request_timeout)
         return ProbeOutcome(ready=False, error=error, problem=error)
-    text = _decode(raw_body, charset)
+    finally:
+        if own:
+            transport.close()
+    text = response.text()
     secrets = check.secrets
-    snippet = body_snippet(text, secrets)
-    problem = judge_response(check, status, text)
+    problem = judge_response(check, response.status, text)
     if problem is not None:
         # A JSON value quoted in the problem comes from the body: mask it the same way.
         problem = redact(problem, secrets)
-    return ProbeOutcome(ready=problem is None, status=status, body=snippet, problem=problem)
-
-
-def _fetch(check: HealthCheck, request_timeout: float) -> tuple[int, bytes, str | None]:
-    """Return (status, first bytes of body, charset); HTTP error statuses are answers, not errors."""
-    try:
-        # Request.open is what open_url calls; it is used directly only to pass a
-        # shared TLS context (see _tls_context).
-        response = Request().open(
-            check.method,
-            check.url,
-            headers=dict(check.headers),
-            timeout=request_timeout,
-            validate_certs=check.validate_certs,
-            url_username=check.url_username,
-            url_password=check.url_password,
-            force_basic_auth=check.url_username is not None,
-            follow_redirects="safe",
-            context=_tls_context(check.validate_certs, check.ca_path, check.server_name),
-        )
-    except HTTPError as exc:
-        return (
-            exc.code,
-            _read_error_body(exc),
-            exc.headers.get_content_charset() if exc.headers else None,
-        )
-    with response:
-        return (
-            response.status,
-            response.read(MAX_BODY_BYTES),
-            response.headers.get_content_charset(),
-        )
-
-
-def _tls_context(validate_certs: bool, ca_path: str | None = None, server_name: str | None = None) -> ssl.SSLContext:
-    """One TLS context per verification setting, built once and shared by all threads.
-
-    Building a context loads the system CA bundle, which takes tens of milliseconds
-    and holds the GIL; doing it on every attempt (as open_url does) would make
-    concurrent checks queue behind each other. With ``ca_path`` only that file is
-    trusted; with ``server_name`` the certificate must carry that name, whatever
-    address the connection goes to.
-    """
-    key = (validate_certs, ca_path, server_name if validate_certs else None)
-    with _TLS_CONTEXTS_LOCK:
-        if key not in _TLS_CONTEXTS:
-            if validate_certs and server_name:
-                context: ssl.SSLContext = _NamedContext(ssl.PROTOCOL_TLS_CLIENT)
-                context.server_name = server_name  # type: ignore[attr-defined]
-                if ca_path:
-                    context.load_verify_locations(cafile=ca_path)
-                else:
-                    context.load_default_certs()
-            else:
-                context = make_context(cafile=ca_path, validate_certs=validate_certs)
-            _TLS_CONTEXTS[key] = context
-        return _TLS_CONTEXTS[key]
-
-
-class _NamedContext(ssl.SSLContext):
-    """Checks the certificate against a fixed name (``server_name``) instead of the host the URL names."""
-
-    server_name = ""
-
-    def wrap_socket(self, sock, *args, **kwargs):  # type: ignore[no-untyped-def]
-        kwargs["server_hostname"] = self.server_name
-        return super().wrap_socket(sock, *args, **kwargs)
-
-
-def _decode(raw_body: bytes, charset: str | None) -> str:
-    try:
-        return raw_body.decode(charset or "utf-8", errors="replace")
-    except LookupError:  # a charset Python does not know
-        return raw_body.decode("utf-8", errors="replace")
-
-
-def _read_error_body(exc: HTTPError) -> bytes:
-    # The body of an error answer is a bonus: never let reading it fail the probe.
-    try:
-        return exc.read(MAX_BODY_BYTES) or b""
-    except (OSError, http.client.HTTPException):
-        return b""
-    finally:
-        exc.close()
+    return ProbeOutcome(ready=problem is None, status=response.status, body=snippet(text, BODY_SNIPPET_CHARS, secrets),
+                        problem=problem)
 
 
 def judge_response(check: HealthCheck, status: int, text: str) -> str | None:
@@ -556,28 +501,6 @@ def _render(value: Any, limit: int = 100) -> str:
     return rendered if len(rendered) <= limit else rendered[: limit - 3] + "..."
 
 
-def describe_connection_error(exc: BaseException, request_timeout: float) -> str:
-    """A short, stable description of why no HTTP answer arrived."""
-    reason: Any = exc.reason if isinstance(exc, URLError) else exc
-    if isinstance(reason, str):
-        return f"connection error: {_one_line(reason)}"
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, (socket.timeout, TimeoutError)):
-        return f"timed out after {format_seconds(request_timeout)}s"
-    if isinstance(reason, socket.gaierror):
-        return f"cannot resolve host: {reason.strerror or reason}"
-    if isinstance(reason, (http.client.RemoteDisconnected, ConnectionResetError)):
-        return "connection closed by the server without an answer"
-    if isinstance(reason, (ssl.SSLError, SSLValidationError)):
-        return f"TLS error: {_one_line(str(reason))}"
-    if isinstance(reason, UrlsConnectionError):
-        return f"connection error: {_one_line(str(reason))}"
-    if isinstance(reason, OSError) and reason.strerror:
-        return f"connection error: {reason.strerror.lower()}"
-    return f"{type(reason).__name__}: {_one_line(str(reason))}"
-
-
 # --------------------------------------------------------------------------
 # Waiting on many checks at once
 # --------------------------------------------------------------------------
@@ -588,7 +511,7 @@ def wait_for_services(
     timeout: float,
     interval: float,
     request_timeout: float,
-    probe: Callable[[HealthCheck, float], ProbeOutcome] = probe_once,
+    probe: Callable[[HealthCheck, float], ProbeOutcome] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> WaitReport:
@@ -596,7 +519,34 @@ def wait_for_services(
 
     Each check runs in its own thread and stops being polled as soon as it is
     ready, so the total time is that of the slowest service, not the sum.
+    Without ``probe``, :func:`probe_once` polls over one transport per TLS setting,
+    so each thread keeps its connection from one attempt to the next.
     """
+    transports: dict[tuple[bool, str | None, str | None], HttpTransport] = {}
+    if probe is None:
+        for check in checks:
+            if transport_key(check) not in transports:
+                transports[transport_key(check)] = transport_for(check)
+
+        def probe(check: HealthCheck, attempt_timeout: float) -> ProbeOutcome:
+            return probe_once(check, attempt_timeout, transports[transport_key(check)])
+
+    try:
+        return _poll_all(checks, timeout, interval, request_timeout, probe, clock, sleep)
+    finally:
+        for transport in transports.values():
+            transport.close()
+
+
+def _poll_all(
+    checks: Sequence[HealthCheck],
+    timeout: float,
+    interval: float,
+    request_timeout: float,
+    probe: Callable[[HealthCheck, float], ProbeOutcome],
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+) -> WaitReport:
     start = clock()
     deadline = start + timeout
     if not checks:
@@ -626,40 +576,3 @@ def wait_for_services(
         # list() re-raises any unexpected exception from a worker here.
         list(pool.map(poll, checks))
     return WaitReport(services=results, elapsed=round(clock() - start, 3), timeout=timeout)
-
-
-# --------------------------------------------------------------------------
-# Small text helpers
-# --------------------------------------------------------------------------
-
-
-def body_snippet(text: str, secrets: Sequence[str] = (), limit: int = BODY_SNIPPET_CHARS) -> str:
-    """Whitespace collapsed to single spaces, credentials masked, cut to ``limit`` characters."""
-    snippet = _one_line(redact(text, secrets))
-    if len(snippet) > limit:
-        return snippet[: limit - 3] + "..."
-    return snippet
-
-
-def redact(text: str, secrets: Sequence[str]) -> str:
-    # Longest first, so a secret that contains another is masked whole.
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, REDACTED)
-    return text
-
-
-def strip_userinfo(url: str) -> str:
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
-def format_seconds(seconds: float) -> str:
-    """60.0 -> "60", 0.5 -> "0.5": how a person would write it."""
-    return f"{seconds:g}"
-
-
-def _one_line(text: str) -> str:
-    return _WHITESPACE.sub(" ", text).strip()

@@ -145,7 +145,8 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_reso
     secret_keys_changed,
 )
 
-REDACTED = '[REDACTED]'
+# What Grafana puts in place of a secret setting in its answers (not a mask of this collection's: see MASK).
+GRAFANA_REDACTED = '[REDACTED]'
 BASE = '/api/v1/provisioning/contact-points'
 
 
@@ -168,7 +169,7 @@ class ContactPoint(GrafanaResource):
     def owned(self, current: Dict[str, Any]) -> Dict[str, Any]:
         settings = current.get('settings') or {}
         # Redacted by Grafana, or declared secret by the user: either way never compared.
-        secret = set(k for k, v in settings.items() if v == REDACTED or k in self._secret_names())
+        secret = set(k for k, v in settings.items() if v == GRAFANA_REDACTED or k in self._secret_names())
         return {'uid': current.get('uid'), 'name': current.get('name'), 'type': current.get('type'),
                 'settings': {k: v for k, v in settings.items() if k not in secret},
                 'secure_fields': sorted(secret),

@@ -46,7 +46,7 @@ options:
         description:
           - The health endpoint, for example V(http://127.0.0.1:3100/ready).
           - Must use the C(http) or C(https) scheme and name a host.
-          - A C(user:password@) part is accepted; it is never echoed back.
+          - A C(user:password@) part is accepted and sent as HTTP basic authentication; it is never echoed back.
           - Give either O(checks[].url) or O(checks[].container).
         type: str
       container:
@@ -203,13 +203,17 @@ notes:
     variables on the target, like M(ansible.builtin.uri). Make sure local health
     endpoints are listed in C(no_proxy) when a proxy is set.
   - Redirects are followed for C(GET) and C(HEAD); a redirect that is not followed
-    reports its 3xx status.
+    reports its 3xx status. The credentials (basic authentication, an C(Authorization) header) are not sent
+    on to another host, nor after a change of scheme or port (except http to https on the default ports), as
+    in the Python C(requests) library.
+  - Each service is polled over one kept-alive connection; a connection the service closed meanwhile is
+    replaced.
   - Body snippets have their whitespace collapsed, are cut to 300 characters, and have
     every credential given in O(checks[].url_password), the URL or a secret-looking
     header masked.
   - The roles of this collection add the container's last log lines to a failure of this
     module, because the HTTP answer alone rarely says why a service did not start.
-  - Pure Python standard library plus C(ansible.module_utils.urls); nothing to install
+  - Pure Python standard library (the collection's HTTP layer on C(http.client)); nothing to install
     on the target.
 seealso:
   - module: ansible.builtin.uri

@@ -20,11 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pytest
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (
-    GrafanaAPIError,
-    GrafanaClient,
-    should_strip_auth,
-)
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaAPIError, GrafanaClient
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import should_strip_auth
 from requests import Session
 
 Reply = Callable[[BaseHTTPRequestHandler], tuple[int, dict[str, str], bytes]]
