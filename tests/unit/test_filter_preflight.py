@@ -1,0 +1,117 @@
+"""preflight's check of the subnet, ports, durations, Alertmanager receivers and the log collector.
+
+The first tests render the role's own task (roles/preflight/tasks/main.yml) with ansible-core's Templar over every
+component role's defaults and vars, as site.yml sees them, and the inventory of each case: what preflight reports
+for that inventory. They were written against the Jinja program the task held before plugins/filter/preflight.py
+replaced it, and pass on both.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from role_rendering import REPO_ROOT, ROLES_DIR, template_with_templar
+
+PREFLIGHT = ROLES_DIR / "preflight"
+PASSED = {"results": [{"item": "grafana", "msg": "The arg spec validation passed"}]}
+
+
+def _check_task() -> dict[str, Any]:
+    tasks = yaml.safe_load((PREFLIGHT / "tasks" / "main.yml").read_text(encoding="utf-8"))
+    return next(task for task in tasks if "ansible.builtin.set_fact" in task)
+
+
+def _role_files() -> list:
+    roles = yaml.safe_load((PREFLIGHT / "defaults" / "main.yml").read_text(encoding="utf-8"))["preflight_roles"]
+    files = [PREFLIGHT / "defaults" / "main.yml", PREFLIGHT / "vars" / "main.yml"]
+    for role in roles:
+        files += [path for path in (ROLES_DIR / role / "defaults" / "main.yml", ROLES_DIR / role / "vars" / "main.yml")
+                  if path.exists()]
+    return files
+
+
+# inventory (extra vars), the registered results of the argument spec checks, what preflight reports
+CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {
+    "the defaults": ({}, PASSED, []),
+    "subnet without a prefix length": (
+        {"stack_subnet": "172.31.244.0"}, PASSED,
+        ["docker_host_subnet (stack_subnet) must be an IPv4 CIDR such as 172.20.0.0/16, got 172.31.244.0"]),
+    "docker_host_subnet wins over stack_subnet": (
+        {"stack_subnet": "bad", "docker_host_subnet": "10.9.0.0/16"}, PASSED, []),
+    "octet above 255 and prefix above 32": (
+        {"stack_subnet": "10.0.0.0/33", "docker_host_subnet": "10.0.300.0/16"}, PASSED,
+        ["docker_host_subnet (stack_subnet) must be an IPv4 CIDR such as 172.20.0.0/16, got 10.0.300.0/16"]),
+    "a long subnet is cut at a word, with leeway": (
+        {"stack_subnet": "word " * 20}, PASSED,
+        ["docker_host_subnet (stack_subnet) must be an IPv4 CIDR such as 172.20.0.0/16, got "
+         + ("word " * 11).strip() + "..."]),
+    "the gateway error of a wrong subnet is named once, by the subnet": (
+        {"stack_subnet": "x"}, {"results": [
+            {"item": "redis", "msg": "failed: stack_gateway: 'x' is not an IPv4 subnet\nline 2"}]},
+        ["docker_host_subnet (stack_subnet) must be an IPv4 CIDR such as 172.20.0.0/16, got x"]),
+    "a check that did not run is a problem, first line only": (
+        {}, {"results": [
+            {"item": "redis", "msg": "failed: stack_gateway: something\nline 2"},
+            {"item": "loki", "argument_errors": ["loki_host_port: 'abc' is not an int", "loki_x: unknown"],
+             "msg": "Validation of arguments failed"},
+            {"item": "tempo"},
+            {"item": "cadvisor", "msg": "The arg spec validation passed"}]},
+        ["redis: failed: stack_gateway: something", "loki_host_port: 'abc' is not an int", "loki_x: unknown",
+         "tempo: the check of its variables did not run"]),
+    "ports out of range, and a port that is no number is left to the spec": (
+        {"prometheus_host_port": 70000, "loki_host_port": "0", "grafana_host_port": "abc"}, PASSED,
+        ["prometheus_host_port: 70000 is not a port (1-65535)", "loki_host_port: 0 is not a port (1-65535)"]),
+    "a port published twice on one address": (
+        {"prometheus_host_port": 3100, "tempo_otlp_grpc_host_port": "3200"}, PASSED,
+        ["loki_host_port: port 3100 is published by prometheus_host_port already",
+         "tempo_otlp_grpc_host_port: port 3200 is published by tempo_host_port already"]),
+    "one port on two addresses": ({"prometheus_host_port": 3100, "prometheus_bind_address": "10.1.2.3"}, PASSED, []),
+    "durations in each component's format": (
+        {"prometheus_retention_time": "30 days", "prometheus_scrape_interval": 30, "loki_retention_period": "",
+         "alertmanager_data_retention": "30d", "tempo_block_retention": "1h30m", "influxdb_retention": "0",
+         "cadvisor_housekeeping_interval": "1.5s"}, PASSED,
+        ["prometheus_retention_time: '30 days' is not a duration; write it like 30d, 720h or 1h30m",
+         "prometheus_scrape_interval: '30' is not a duration; write it like 30d, 720h or 1h30m",
+         "loki_retention_period: '' is not a duration; write it like 30d, 720h or 1h30m",
+         "alertmanager_data_retention: '30d' is not a duration; write it like 720h, 10m or 1h30m (no days)"]),
+    "receivers in Alertmanager's format": (
+        {"alertmanager_extra_receivers": [{"name": "team", "teams_configs": [{}], "webhook_configs": [{}]},
+                                          "team", {"webhook_configs": []}, {"name": "ok", "email_configs": []}]},
+        PASSED,
+        ["alertmanager_extra_receivers[0] ('team'): unknown receiver type 'teams_configs'; Alertmanager knows "
+         "discord_configs, email_configs, jira_configs, msteams_configs, msteamsv2_configs, opsgenie_configs, "
+         "pagerduty_configs, pushover_configs, rocketchat_configs, slack_configs, sns_configs, telegram_configs, "
+         "victorops_configs, webex_configs, webhook_configs, wechat_configs",
+         "alertmanager_extra_receivers[1]: a receiver is a mapping with a name and *_configs lists",
+         "alertmanager_extra_receivers[2]: a receiver is a mapping with a name and *_configs lists"]),
+    "receivers that are no list are left to the spec": ({"alertmanager_extra_receivers": {"name": "x"}}, PASSED, []),
+    "a log collector the stack does not have": (
+        {"stack_log_collector": "fluentd"}, PASSED,
+        ["stack_log_collector: 'fluentd' is not a log collector of the stack; choose promtail or alloy"]),
+    "every kind at once, in order": (
+        {"stack_subnet": "1", "prometheus_host_port": 0, "influxdb_retention": "forever",
+         "alertmanager_extra_receivers": [1], "stack_log_collector": "alloy"},
+        {"results": [{"item": "loki", "argument_errors": ["loki: e"]}]},
+        ["docker_host_subnet (stack_subnet) must be an IPv4 CIDR such as 172.20.0.0/16, got 1", "loki: e",
+         "prometheus_host_port: 0 is not a port (1-65535)",
+         "influxdb_retention: 'forever' is not a duration; write it like 30d, 72h or 1w (0 keeps data forever)",
+         "alertmanager_extra_receivers[0]: a receiver is a mapping with a name and *_configs lists"]),
+}
+
+
+@pytest.fixture(scope="module")
+def role_reports() -> dict[str, list[str]]:
+    task = _check_task()
+    cases = [{**inventory, "preflight_spec_results": results} for inventory, results, _ in CASES.values()]
+    trusted = {**task.get("vars", {}), "role_path": str(PREFLIGHT), "inventory_hostname": "h"}
+    rendered = template_with_templar(task["ansible.builtin.set_fact"]["preflight_problems"], cases, trusted,
+                                     _role_files())
+    return dict(zip(CASES, rendered))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_role_reports_each_problem_of_the_inventory_in_one_line(case: str, role_reports) -> None:
+    assert role_reports[case] == CASES[case][2]
+
