@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ansible_collections.data2ai.grafana_stack.plugins.filter.libpq import libpq_value
+from ansible_collections.data2ai.grafana_stack.plugins.filter.url_host import url_host
 from role_rendering import ROLES_DIR, template_with_templar
 
 GRAFANA = ROLES_DIR / "grafana"
@@ -64,3 +66,38 @@ def test_the_database_password_is_written_as_lib_pq_reads_it() -> None:
     cases = [{**BASE, "grafana_database_password": password} for password in PASSWORDS]
     rendered = template_with_templar("{{ grafana_database_password_dsn }}", cases, vars_files=ROLE_FILES)
     assert dict(zip(PASSWORDS, rendered)) == PASSWORDS
+
+
+@pytest.mark.parametrize(("url", "host"), list(URLS.items()))
+def test_url_host_gives_what_the_role_gave(url: str, host: str) -> None:
+    assert url_host(url) == host
+
+
+@pytest.mark.parametrize(("url", "host"), [
+    # The pattern took the user information for the host.
+    ("https://admin:secret@grafana.example:3000/", "grafana.example"),
+    ("https://admin@[fd00::1]/", "fd00::1"),
+    # The pattern did not match across a line break and gave the whole text back.
+    ("https://grafana.example/\nx", "grafana.example"),
+    ("https://", ""),
+    ("ftp.example/x", "ftp.example/x"),
+    ("", ""),
+])
+def test_url_host_on_what_the_pattern_got_wrong_or_never_met(url: str, host: str) -> None:
+    assert url_host(url) == host
+
+
+@pytest.mark.parametrize(("password", "written"), list(PASSWORDS.items()))
+def test_libpq_value_gives_what_the_role_gave(password: str, written: str) -> None:
+    assert libpq_value(password) == written
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ("", "''"),  # libpq-connect: an empty value is written in quotes; unquoted, the next key would be read as it
+    (1234, "1234"),  # a number from the inventory; the Jinja failed on it (no split on an int)
+    ("new\nline", "'new\nline'"),
+    ("\u2003em space", "'\u2003em space'"),
+    ("=", "="),
+])
+def test_libpq_value_quotes_an_empty_value_and_takes_a_number(value: object, written: str) -> None:
+    assert libpq_value(value) == written
