@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ansible_collections.data2ai.grafana_stack.plugins.filter.postgresql_roles import postgresql_role_changes
 from role_rendering import ROLES_DIR, template_with_templar
 
 POSTGRESQL = ROLES_DIR / "postgresql"
@@ -75,3 +76,30 @@ def test_the_role_changes_what_differs_from_the_layout() -> None:
                                      {**task["vars"], "inventory_hostname": "h"},
                                      [POSTGRESQL / "defaults" / "main.yml", POSTGRESQL / "vars" / "main.yml"])
     assert dict(zip(CASES, rendered)) == {case: changes for case, (_, _, changes) in CASES.items()}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_the_filter_gives_what_the_role_gave(case: str) -> None:
+    state, (admin_ok, user_ok), changes = CASES[case]
+    wrong = [key for key, ok in (("admin_password", admin_ok), ("user_password", user_ok)) if not ok]
+    assert postgresql_role_changes(state, "postgres", "grafana", TMP, wrong) == changes
+
+
+def test_a_new_password_of_a_role_that_is_made_anew_is_set_by_making_it() -> None:
+    state = _state(bootstrap="grafana", roles={"grafana": SUPER}, superuser_objects=0)
+    assert postgresql_role_changes(state, "postgres", "grafana", TMP, ["user_password"]) == [
+        "migrate", "create_user", "database_owner", "objects_owner"]
+    assert postgresql_role_changes(_state(roles={}), "postgres", "grafana", TMP, ["user_password"]) == [
+        "create_user"]
+
+
+def test_a_state_with_no_roles_or_counts_is_read_as_empty() -> None:
+    state = {"bootstrap": "postgres", "roles": None, "database_owner": None, "superuser_objects": None}
+    assert postgresql_role_changes(state, "postgres", "grafana", TMP) == ["create_user", "database_owner"]
+
+
+def test_the_admin_is_checked_only_when_it_exists_and_then_needs_both_rights() -> None:
+    for rights, changes in (({"superuser": True, "login": True}, []), ({"superuser": True}, ["admin_attributes"]),
+                            ({"login": True}, ["admin_attributes"]), (None, [])):
+        roles = {"grafana": PLAIN} if rights is None else {"postgres": rights, "grafana": PLAIN}
+        assert postgresql_role_changes(_state(roles=roles), "postgres", "grafana", TMP) == changes
