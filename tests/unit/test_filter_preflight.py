@@ -17,7 +17,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.filter.preflight import (
     preflight_variables,
 )
 from jinja2 import Environment
-from role_rendering import REPO_ROOT, ROLES_DIR, template_with_templar
+from role_rendering import ROLES_DIR, template_with_templar
 
 PREFLIGHT = ROLES_DIR / "preflight"
 PASSED = {"results": [{"item": "grafana", "msg": "The arg spec validation passed"}]}
@@ -174,8 +174,8 @@ def test_a_long_subnet_is_cut_as_jinja_truncate_cuts_it(text: str) -> None:
 
 
 def test_spec_results_without_item_message_or_errors_are_still_problems() -> None:
-    results = [{"item": "a", "argument_errors": None, "msg": "Validation of arguments failed"}, {"item": "b", "msg": ""},
-               {"msg": "The arg spec validation passed, and more"}]
+    results = [{"item": "a", "argument_errors": None, "msg": "Validation of arguments failed"},
+               {"item": "b", "msg": ""}, {"msg": "The arg spec validation passed, and more"}]
     assert _problems({}, results) == ["b: "]
 
 
@@ -187,8 +187,9 @@ def test_a_port_given_as_digits_is_checked_the_rest_is_left_to_the_spec(value: A
 
 
 def test_published_ports_are_compared_per_address_including_otlp_ports() -> None:
-    assert _problems({"a_host_port": 80, "a_otlp_http_host_port": "080", "b_host_port": 80, "b_port": 80,
-                      "b_bind_address": "::"}) == ["a_otlp_http_host_port: port 080 is published by a_host_port already"]
+    values = {"a_host_port": 80, "a_otlp_http_host_port": "080", "b_host_port": 80, "b_port": 80,
+              "b_bind_address": "::"}
+    assert _problems(values) == ["a_otlp_http_host_port: port 080 is published by a_host_port already"]
     assert _problems({"a_host_port": 80, "b_host_port": 80, "a_bind_address": "10.0.0.1"}) == []
     assert _problems({"a_host_port": 80, "b_host_port": 80, "a_bind_address": "",
                       "b_bind_address": ""}) == ["b_host_port: port 80 is published by a_host_port already"]
@@ -197,7 +198,8 @@ def test_published_ports_are_compared_per_address_including_otlp_ports() -> None
 @pytest.mark.parametrize(("name", "value", "ok"), [
     ("prometheus_retention_time", "1y2w3d4h5m6s7ms", True), ("prometheus_retention_time", "1h1d", False),
     ("prometheus_retention_time", "0", False), ("prometheus_retention_time", "15d ", False),
-    ("tempo_block_retention", "1.5h", True), ("tempo_block_retention", "0", True), ("tempo_block_retention", "1d", False),
+    ("tempo_block_retention", "1.5h", True), ("tempo_block_retention", "0", True),
+    ("tempo_block_retention", "1d", False),
     ("tempo_block_retention", "10µs", True), ("influxdb_retention", "1w", True), ("influxdb_retention", "1.5h", False),
     ("influxdb_retention", 0, True), ("influxdb_retention", [], False),
 ])
