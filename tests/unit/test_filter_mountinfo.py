@@ -41,8 +41,8 @@ def _role_propagation(cases: list[dict]) -> list[str]:
 
 def test_auto_propagation_follows_the_last_mount_on_root() -> None:
     cases = [{"node_exporter_mountinfo": {"content": base64.b64encode(text.encode()).decode()}}
-             for text, _ in MOUNTINFO.values()]
-    assert dict(zip(MOUNTINFO, _role_propagation(cases))) == {case: want for case, (_, want) in MOUNTINFO.items()}
+             for text, _want in MOUNTINFO.values()]
+    assert dict(zip(MOUNTINFO, _role_propagation(cases))) == {case: want for case, (_text, want) in MOUNTINFO.items()}
 
 
 @pytest.mark.parametrize("chosen", ["rslave", "default"])
@@ -50,7 +50,7 @@ def test_a_chosen_propagation_wins_and_needs_no_mountinfo(chosen: str) -> None:
     assert _role_propagation([{"node_exporter_rootfs_propagation": chosen}]) == [chosen]
 
 
-@pytest.mark.parametrize(("text", "want"), [(text, want) for text, want in MOUNTINFO.values()])
+@pytest.mark.parametrize(("text", "want"), list(MOUNTINFO.values()))
 def test_the_filter_reads_what_the_role_reads(text: str, want: str) -> None:
     assert mountinfo_propagation(text) == want
 

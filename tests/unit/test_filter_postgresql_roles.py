@@ -71,11 +71,11 @@ def _checks(admin_ok: bool, user_ok: bool) -> dict[str, Any]:
 def test_the_role_changes_what_differs_from_the_layout() -> None:
     task = _change_task()
     cases = [{"postgresql_roles_read": {"stdout": json.dumps(state)}, "postgresql_password_checks": _checks(*ok)}
-             for state, ok, _ in CASES.values()]
+             for state, ok, _changes in CASES.values()]
     rendered = template_with_templar(task["ansible.builtin.set_fact"]["postgresql_roles_todo"], cases,
                                      {**task["vars"], "inventory_hostname": "h"},
                                      [POSTGRESQL / "defaults" / "main.yml", POSTGRESQL / "vars" / "main.yml"])
-    assert dict(zip(CASES, rendered)) == {case: changes for case, (_, _, changes) in CASES.items()}
+    assert dict(zip(CASES, rendered)) == {case: expected[2] for case, expected in CASES.items()}
 
 
 @pytest.mark.parametrize("case", CASES)

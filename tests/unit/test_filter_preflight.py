@@ -113,7 +113,7 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], list[str]]] = {
 @pytest.fixture(scope="module")
 def role_reports() -> dict[str, list[str]]:
     task = _check_task()
-    cases = [{**inventory, "preflight_spec_results": results} for inventory, results, _ in CASES.values()]
+    cases = [{**inventory, "preflight_spec_results": results} for inventory, results, _reported in CASES.values()]
     trusted = {**task.get("vars", {}), "role_path": str(PREFLIGHT), "inventory_hostname": "h"}
     rendered = template_with_templar(task["ansible.builtin.set_fact"]["preflight_problems"], cases, trusted,
                                      _role_files())
@@ -123,7 +123,6 @@ def role_reports() -> dict[str, list[str]]:
 @pytest.mark.parametrize("case", CASES)
 def test_the_role_reports_each_problem_of_the_inventory_in_one_line(case: str, role_reports) -> None:
     assert role_reports[case] == CASES[case][2]
-
 
 
 # The filter itself, on what the Jinja program met in corner cases.
