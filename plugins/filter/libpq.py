@@ -19,7 +19,7 @@ description:
     quotes with its backslashes and single quotes escaped by a backslash. Any other value is returned as it is.
   - Grafana appends its database password unquoted to such a string (C(" password=") + value, Grafana's
     pkg/services/sqlstore/database_config.go), so the grafana role gives it this filter's result.
-  - Never put the result in a message: it is the secret.
+  - Never put the result in a message, as it is the secret.
 options:
   _input:
     description: The value, for example a password.

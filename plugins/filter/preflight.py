@@ -27,7 +27,7 @@ description:
   - Each of C(alertmanager_extra_receivers), when a list, must be a mapping with a name whose other keys are
     receiver types Alertmanager knows (O(receiver_types)).
   - C(stack_log_collector) must be promtail or alloy.
-  - A line names the variable and never holds a secret: none of these variables is one.
+  - A line names the variable and never holds a secret, as none of these variables is one.
 options:
   _input:
     description: Variable name to value, for the variables that are defined.
@@ -93,7 +93,7 @@ LOG_COLLECTOR = "stack_log_collector"
 LOG_COLLECTORS = ("promtail", "alloy")
 _CIDR = re.compile(r"^(\d{1,3}[.]){3}\d{1,3}/\d{1,2}$")
 _DIGITS = re.compile(r"^[0-9]+$")
-_HOST_PORT = re.compile(r"_(otlp_grpc_|otlp_http_)?host_port$")
+HOST_PORT = re.compile(r"_(otlp_grpc_|otlp_http_)?host_port$")
 
 
 def _truncate(text: str, length: int = 60, leeway: int = 5, end: str = "...") -> str:
@@ -133,7 +133,7 @@ def _port_problems(values: Mapping[str, Any], ports: Iterable[str]) -> list[str]
         if not 1 <= port <= 65535:
             problems.append(f"{name}: {value} is not a port (1-65535)")
         elif name.endswith("_host_port"):
-            key = f"{values.get(_HOST_PORT.sub('_bind_address', name), '')}:{port}"
+            key = f"{values.get(HOST_PORT.sub('_bind_address', name), '')}:{port}"
             if key in published:
                 problems.append(f"{name}: port {value} is published by {published[key]} already")
             else:
@@ -182,16 +182,6 @@ def preflight_problems(values: Mapping[str, Any], spec_results: Iterable[Mapping
     return problems
 
 
-def preflight_variables(ports: Iterable[str], durations: Mapping[str, Iterable[str]]) -> list[str]:
-    """Every variable preflight_problems reads: the subnet, the ports and the addresses the host ports are
-    published on, the durations, the receivers and the log collector."""
-    ports = list(ports)
-    addresses = [_HOST_PORT.sub("_bind_address", name) for name in ports if name.endswith("_host_port")]
-    names = [*SUBNET_VARIABLES, *ports, *addresses, *(name for group in durations.values() for name in group),
-             RECEIVERS, LOG_COLLECTOR]
-    return list(dict.fromkeys(names))
-
-
 class FilterModule:
     def filters(self) -> dict:
-        return {"preflight_problems": preflight_problems, "preflight_variables": preflight_variables}
+        return {"preflight_problems": preflight_problems}

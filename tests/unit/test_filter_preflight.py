@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from ansible_collections.data2ai.grafana_stack.plugins.filter.preflight import (
-    preflight_problems,
-    preflight_variables,
-)
+from ansible_collections.data2ai.grafana_stack.plugins.filter.preflight import preflight_problems
+from ansible_collections.data2ai.grafana_stack.plugins.filter.preflight_variables import preflight_variables
 from jinja2 import Environment
 from role_rendering import ROLES_DIR, template_with_templar
 
