@@ -56,3 +56,49 @@ def render_role_template(role: str, template: str, workdir: Path, settings: dict
     proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return dest.read_text(encoding="utf-8")
+
+
+# Runs in a fresh interpreter, so that the collection loader it installs (which resolves this collection's filters
+# by FQCN, as ansible-playbook does) does not change how the other tests import the plugins.
+_TEMPLAR_SCRIPT = r"""
+import json, sys
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+request = json.load(sys.stdin)
+_AnsibleCollectionFinder(paths=[request["collections"]], scan_sys_paths=False)._install()
+import yaml
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar, trust_as_template
+
+def trusted(value):
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {key: trusted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [trusted(item) for item in value]
+    return value
+
+variables = {}
+for path in request["vars_files"]:
+    with open(path, encoding="utf-8") as handle:
+        variables.update(trusted(yaml.safe_load(handle) or {}))
+variables.update(trusted(request["trusted"]))
+results = []
+for data in request["cases"]:
+    templar = Templar(loader=DataLoader(), variables={**variables, **data})
+    results.append(templar.template(trust_as_template(request["template"])))
+print(json.dumps(results))
+"""
+
+
+def template_with_templar(template: str, cases: list[dict[str, Any]], trusted: dict[str, Any] | None = None,
+                          vars_files: list[Path] | None = None) -> list[Any]:
+    """``template`` rendered by ansible-core's Templar once per case, as a task's argument is: the variables of
+    ``vars_files`` (roles' defaults and vars, in order) and ``trusted`` may hold templates, each case's variables
+    are plain data on top of them. One interpreter renders all cases."""
+    request = {"collections": str(REPO_ROOT / "collections"), "vars_files": [str(p) for p in vars_files or []],
+               "trusted": trusted or {}, "cases": cases, "template": template}
+    proc = subprocess.run([sys.executable, "-c", _TEMPLAR_SCRIPT], input=json.dumps(request), cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.splitlines()[-1])
