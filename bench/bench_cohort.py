@@ -481,9 +481,10 @@ def table(runs: list[Mapping[str, Any]]) -> str:
             per_request, served = [], []
             for way in WAYS:
                 numbers = requests[(layout, phase, way)]
-                count = statistics.median(n for n, _ in numbers)
-                seconds = sum(s for _, s in numbers)
-                total = sum(n for n, _ in numbers)
+                served_counts = [count for count, _seconds in numbers]
+                seconds = sum(spent for _count, spent in numbers)
+                total = sum(served_counts)
+                count = statistics.median(served_counts)
                 served.append(f"{count:.0f}")
                 per_request.append(f"{1000 * seconds / total:.1f}" if total else "-")
             ratio = f"{theirs / ours:.1f}x" if ours else "-"
