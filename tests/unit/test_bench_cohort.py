@@ -27,6 +27,9 @@ def test_the_same_states_compare_equal_and_a_missing_object_is_one_line_naming_i
     (line,) = bench.compare_states(STATE, theirs)
     assert line.startswith("permission entries: ours 2, community.grafana 1; only ours: ")
     assert "'user s01'" in line and "only community.grafana" not in line
+    # The same count with another object (a user's name) differs too.
+    (line,) = bench.compare_states(STATE, dict(STATE, users={("s01", "Student 1", "s01@example.org")}))
+    assert line.startswith("users: ours 1, community.grafana 1; only ours: [('s01', 'Student 01'")
     # A kind only one side has differs too.
     (line,) = bench.compare_states(STATE, dict(STATE, teams={("bench", "team-1", "")}))
     assert line.startswith("teams: ours 0, community.grafana 1; only community.grafana: ")
