@@ -14,6 +14,7 @@ import pytest
 import yaml
 from ansible_collections.data2ai.grafana_stack.plugins.filter.preflight import preflight_problems
 from ansible_collections.data2ai.grafana_stack.plugins.filter.preflight_variables import preflight_variables
+from ansible_collections.data2ai.grafana_stack.plugins.lookup import components
 from jinja2 import Environment
 from role_rendering import ROLES_DIR, template_with_templar
 
@@ -27,7 +28,8 @@ def _check_task() -> dict[str, Any]:
 
 
 def _role_files() -> list:
-    roles = yaml.safe_load((PREFLIGHT / "defaults" / "main.yml").read_text(encoding="utf-8"))["preflight_roles"]
+    # preflight_roles' default: docker_host and every component of the table (meta/components.yml)
+    roles = components.table_roles(components.load_table())
     files = [PREFLIGHT / "defaults" / "main.yml", PREFLIGHT / "vars" / "main.yml"]
     for role in roles:
         files += [path for path in (ROLES_DIR / role / "defaults" / "main.yml", ROLES_DIR / role / "vars" / "main.yml")
