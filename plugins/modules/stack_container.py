@@ -91,8 +91,10 @@ options:
 attributes:
   check_mode:
     support: full
+    description: Each step runs in check mode as its module does; nothing on the host changes.
   diff_mode:
     support: full
+    description: Returns the diffs of the steps that have one (the directory, the templates, the container).
 notes:
   - Runs on the target through the modules named above; community.docker must be installed.
 seealso:

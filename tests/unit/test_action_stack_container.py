@@ -54,7 +54,7 @@ def run(args: dict[str, Any], changed: set[str] = frozenset(), task_vars: dict |
 
 def test_the_steps_run_in_order_with_the_roles_data() -> None:
     result, calls = run(ARGS)
-    assert [name for name, _ in calls] == [
+    assert [call[0] for call in calls] == [
         "ansible.legacy.file", "template", "community.docker.docker_volume", "community.docker.docker_container"]
     assert calls[0][1] == {"path": "/srv/loki", "state": "directory", "mode": "0755"}
     assert calls[1][1] == {"src": "config.yaml.j2", "dest": "/srv/loki/config.yaml", "mode": "0644",
@@ -68,11 +68,11 @@ def test_the_steps_run_in_order_with_the_roles_data() -> None:
 
 
 def test_a_changed_template_is_told_apart_from_a_changed_container() -> None:
-    result, _ = run(ARGS, changed={"template"})
+    result = run(ARGS, changed={"template"})[0]
     assert result["changed"] is True and result["container_changed"] is False
     assert result["templates_changed"] == ["/srv/loki/config.yaml"]
     assert result["diff"] == [{"before": "a", "after": "b"}]
-    result, _ = run(ARGS, changed={"community.docker.docker_container"})
+    result = run(ARGS, changed={"community.docker.docker_container"})[0]
     assert result["changed"] is True and result["container_changed"] is True and result["templates_changed"] == []
 
 
@@ -83,13 +83,13 @@ def test_a_refused_template_stops_before_the_volume_and_the_container() -> None:
 
 def test_the_container_waits_for_the_network_docker_host_has_yet_to_make() -> None:
     result, calls = run(ARGS, task_vars={"docker_host_network_pending": True})
-    assert "community.docker.docker_container" not in [name for name, _ in calls]
+    assert "community.docker.docker_container" not in [call[0] for call in calls]
     assert result["container_skipped"] is True
 
 
 def test_a_container_on_the_hosts_network_joins_no_network() -> None:
     args = {key: value for key, value in ARGS.items() if key not in ("network", "aliases", "templates", "config_dir")}
-    _, calls = run({**args, "container": {"network_mode": "host"}})
+    calls = run({**args, "container": {"network_mode": "host"}})[1]
     container = calls[-1][1]
     assert "networks" not in container and "networks_cli_compatible" not in container
     assert container["network_mode"] == "host"
