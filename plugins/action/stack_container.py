@@ -48,10 +48,16 @@ OWN_CONTAINER_OPTIONS = ('name', 'image', 'labels', 'networks', 'networks_cli_co
 
 class ActionModule(ActionBase):
 
-    TRANSFERS_FILES = True
-    _requires_connection = True
+    # The template steps make and remove their own remote temporary directory; run() removes any that is left.
+    TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
+        try:
+            return self._run(tmp, task_vars)
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def _run(self, tmp, task_vars):
         result = super().run(tmp, task_vars)
         del tmp
         task_vars = task_vars or {}
