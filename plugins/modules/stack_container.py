@@ -1,0 +1,147 @@
+#!/usr/bin/python
+# Copyright: (c) 2025, data2ai contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# This file only documents the module: the action plugin plugins/action/stack_container.py does the work.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: stack_container
+short_description: One component of the stack as a container, its configuration and volumes, in one task
+description:
+  - Internal to the collection's component roles, which call it with their own data. Each step is the module a
+    separate task would run, in this order, so check mode, diff mode and validation work as they do there.
+  - Creates O(config_dir) (M(ansible.builtin.file)).
+  - Renders each of O(templates) into O(config_dir) (M(ansible.builtin.template), from the calling role's
+    templates directory). A template with O(templates[].validate) is checked by that command before it replaces
+    the live file; a failed check fails the task before the container is touched.
+  - Creates each of O(volumes) with O(labels) (M(community.docker.docker_volume)).
+  - Runs the container (M(community.docker.docker_container), O(container) plus O(name), O(image), O(labels), and
+    O(network) with O(aliases) and C(networks_cli_compatible=true)); C(state) defaults to C(started).
+  - Leaves the container alone, and says so in RV(container_skipped), while the fact
+    C(docker_host_network_pending) is true (check mode, before the docker_host role created the stack network).
+  - The task changes when any step changes. RV(container_changed) tells a created or recreated container (which
+    has read its new configuration already) from a changed file that needs the role's restart or reload handler.
+author:
+  - data2ai training team (@data2ai)
+version_added: 1.1.0
+options:
+  name:
+    description: The container's name.
+    type: str
+    required: true
+  image:
+    description: The container's image.
+    type: str
+    required: true
+  labels:
+    description: Labels of the container and of its O(volumes).
+    type: dict
+    default: {}
+  network:
+    description: The Docker network the container joins. Omit it for a container on the host's network.
+    type: str
+  aliases:
+    description: The container's names on O(network).
+    type: list
+    elements: str
+    default: []
+  config_dir:
+    description: The component's configuration directory on the host. Needed by O(templates).
+    type: path
+  config_dir_mode:
+    description: The mode of O(config_dir).
+    type: raw
+    default: "0755"
+  templates:
+    description: Templates of the calling role rendered into O(config_dir).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      src:
+        description: The template, in the calling role's C(templates) directory.
+        type: str
+        required: true
+      dest:
+        description: The file's name in O(config_dir).
+        type: str
+        required: true
+      mode:
+        description: The file's mode.
+        type: raw
+        default: "0644"
+      validate:
+        description: The command that checks the rendered file (C(%s) is its path) before it goes live.
+        type: str
+  volumes:
+    description: Named volumes to create before the container.
+    type: list
+    elements: str
+    default: []
+  container:
+    description:
+      - Further options of M(community.docker.docker_container) (command, mounts, published_ports, healthcheck,
+        env, ...). It may not set C(name), C(image), C(labels), C(networks) or C(networks_cli_compatible).
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    description: Each step runs in check mode as its module does; nothing on the host changes.
+  diff_mode:
+    support: full
+    description: Returns the diffs of the steps that have one (the directory, the templates, the container).
+notes:
+  - Runs on the target through the modules named above; community.docker must be installed.
+seealso:
+  - module: community.docker.docker_container
+  - module: ansible.builtin.template
+"""
+
+EXAMPLES = r"""
+- name: Loki's configuration, volume and container
+  data2ai.grafana_stack.stack_container:
+    name: "{{ loki_container_name }}"
+    image: "{{ loki_image }}"
+    labels: "{{ loki_labels }}"
+    network: "{{ loki_network }}"
+    aliases: [loki]
+    config_dir: "{{ loki_config_dir }}"
+    templates:
+      - {src: config.yaml.j2, dest: config.yaml, validate: "{{ loki_verify_config_command }}"}
+    volumes: ["{{ loki_volume }}"]
+    container:
+      command: ["-config.file=/etc/loki/config.yaml"]
+      restart_policy: "{{ loki_restart_policy }}"
+  register: loki_container
+  notify: Restart loki
+"""
+
+RETURN = r"""
+templates_changed:
+  description: The files of O(templates) that changed (or would change, in check mode).
+  returned: always
+  type: list
+  elements: str
+volumes_changed:
+  description: The O(volumes) that were created.
+  returned: always
+  type: list
+  elements: str
+container_changed:
+  description: Whether the container was created, recreated, started or changed.
+  returned: always
+  type: bool
+container_skipped:
+  description: Whether the container was left alone because the stack network does not exist yet (check mode).
+  returned: always
+  type: bool
+container:
+  description: The container as M(community.docker.docker_container) returns it.
+  returned: unless RV(container_skipped)
+  type: dict
+"""

@@ -1,0 +1,101 @@
+"""The stack_container action plugin, with its steps (the file, template, docker_volume and docker_container
+modules) replaced by recorders: what it runs, in which order, and what it reports."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+from ansible.errors import AnsibleActionFail
+from ansible.playbook.task import Task
+from ansible.plugins.action import ActionBase
+from ansible_collections.data2ai.grafana_stack.plugins.action.stack_container import ActionModule
+
+ARGS = {
+    "name": "gst-loki",
+    "image": "loki:3",
+    "labels": {"test": "1"},
+    "network": "monitoring",
+    "aliases": ["loki"],
+    "config_dir": "/srv/loki",
+    "templates": [{"src": "config.yaml.j2", "dest": "config.yaml", "validate": "check %s"}],
+    "volumes": ["gst-loki_data"],
+    "container": {"command": ["-config.file=/etc/loki/config.yaml"], "restart_policy": "unless-stopped"},
+}
+
+
+def run(args: dict[str, Any], changed: set[str] = frozenset(), task_vars: dict | None = None,
+        fail: str | None = None) -> tuple[dict[str, Any], list[tuple[str, dict]]]:
+    """Runs the plugin; the steps named in ``changed`` report a change, the one named ``fail`` fails."""
+    calls: list[tuple[str, dict]] = []
+
+    def module(module_name: str, module_args: dict, task_vars: dict) -> dict:
+        del task_vars
+        calls.append((module_name, module_args))
+        return {"changed": module_name in changed, "failed": module_name == fail, "msg": "refused",
+                "container": {"Name": module_args.get("name")}}
+
+    def template(template_args: dict, task_vars: dict) -> dict:
+        del task_vars
+        calls.append(("template", template_args))
+        return {"changed": "template" in changed, "failed": fail == "template", "msg": "failed to validate",
+                "stderr": "line 3: unknown field", "diff": {"before": "a", "after": "b"}}
+
+    task = Task()
+    task.args = args
+    plugin = ActionModule(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None,
+                          shared_loader_obj=None)
+    with mock.patch.object(ActionBase, "run", return_value={}), \
+            mock.patch.object(plugin, "_execute_module", side_effect=module), \
+            mock.patch.object(plugin, "_run_template", side_effect=template):
+        return plugin.run(task_vars=task_vars or {}), calls
+
+
+def test_the_steps_run_in_order_with_the_roles_data() -> None:
+    result, calls = run(ARGS)
+    assert [call[0] for call in calls] == [
+        "ansible.legacy.file", "template", "community.docker.docker_volume", "community.docker.docker_container"]
+    assert calls[0][1] == {"path": "/srv/loki", "state": "directory", "mode": "0755"}
+    assert calls[1][1] == {"src": "config.yaml.j2", "dest": "/srv/loki/config.yaml", "mode": "0644",
+                           "validate": "check %s"}
+    assert calls[2][1] == {"name": "gst-loki_data", "labels": {"test": "1"}}
+    container = calls[3][1]
+    assert container["networks"] == [{"name": "monitoring", "aliases": ["loki"]}]
+    assert container["networks_cli_compatible"] is True and container["state"] == "started"
+    assert container["labels"] == {"test": "1"} and container["restart_policy"] == "unless-stopped"
+    assert result["changed"] is False and result["container_changed"] is False
+
+
+def test_a_changed_template_is_told_apart_from_a_changed_container() -> None:
+    result = run(ARGS, changed={"template"})[0]
+    assert result["changed"] is True and result["container_changed"] is False
+    assert result["templates_changed"] == ["/srv/loki/config.yaml"]
+    assert result["diff"] == [{"before": "a", "after": "b"}]
+    result = run(ARGS, changed={"community.docker.docker_container"})[0]
+    assert result["changed"] is True and result["container_changed"] is True and result["templates_changed"] == []
+
+
+def test_a_refused_template_stops_before_the_volume_and_the_container() -> None:
+    with pytest.raises(AnsibleActionFail, match="failed to validate: line 3: unknown field"):
+        run(ARGS, fail="template")
+
+
+def test_the_container_waits_for_the_network_docker_host_has_yet_to_make() -> None:
+    result, calls = run(ARGS, task_vars={"docker_host_network_pending": True})
+    assert "community.docker.docker_container" not in [call[0] for call in calls]
+    assert result["container_skipped"] is True
+
+
+def test_a_container_on_the_hosts_network_joins_no_network() -> None:
+    args = {key: value for key, value in ARGS.items() if key not in ("network", "aliases", "templates", "config_dir")}
+    calls = run({**args, "container": {"network_mode": "host"}})[1]
+    container = calls[-1][1]
+    assert "networks" not in container and "networks_cli_compatible" not in container
+    assert container["network_mode"] == "host"
+
+
+@pytest.mark.parametrize("option", ["name", "image", "labels", "networks", "networks_cli_compatible"])
+def test_the_plugins_own_container_options_cannot_be_overridden(option: str) -> None:
+    with pytest.raises(AnsibleActionFail, match=option):
+        run({**ARGS, "container": {option: "x"}})
