@@ -173,7 +173,7 @@ class Batch:
                         continue
                     running[pool.submit(run_one, job)] = key
                 if running:
-                    finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                    finished = wait(list(running), return_when=FIRST_COMPLETED).done
                     for future in finished:
                         done[running.pop(future)] = future.result()
                 elif waiting and not progressed:

@@ -205,7 +205,7 @@ def test_a_model_that_is_not_given_or_an_object_listed_twice_is_refused() -> Non
 
 
 def test_a_cohort_is_created_then_a_rerun_writes_nothing(grafana: FakeGrafana) -> None:
-    results, _ = run(students("alice", "bob"))
+    results = run(students("alice", "bob"))[0]
     assert [(r["kind"], r["name"], r["action"]) for r in results] == [
         ("user", "alice", "created"), ("user", "bob", "created"), ("organization", "c-alice", "created"),
         ("organization", "c-bob", "created"), ("folder", "u-alice", "created"), ("folder", "u-bob", "created")]
@@ -214,12 +214,12 @@ def test_a_cohort_is_created_then_a_rerun_writes_nothing(grafana: FakeGrafana) -
     assert folder["acl"] == [{"permission": 2, "userId": grafana.users["bob"]["id"]},
                              {"permission": 2, "role": "Editor"}]
     grafana.writes.clear()
-    again, _ = run(students("alice", "bob"))
+    again = run(students("alice", "bob"))[0]
     assert {r["action"] for r in again} == {"unchanged"}
     assert grafana.writes == []
 
     grafana.orgs["c-bob"]["members"]["bob"] = "Viewer"  # changed in Grafana: put back, only that
-    fixed, _ = run(students("alice", "bob"))
+    fixed = run(students("alice", "bob"))[0]
     assert [(r["name"], r["action"]) for r in fixed if r["action"] != "unchanged"] == [("c-bob", "updated")]
     assert grafana.writes == [("PATCH", f"/api/orgs/{grafana.orgs['c-bob']['id']}/users/{grafana.users['bob']['id']}")]
 
@@ -235,7 +235,7 @@ def test_check_mode_reports_what_would_be_done_and_writes_nothing(grafana: FakeG
 def test_a_failed_object_is_one_line_the_objects_needing_it_are_skipped_the_others_applied(
         grafana: FakeGrafana) -> None:
     grafana.refuse[("POST", "bob")] = (412, "User with email 'bob' or username 'bob' already exists")
-    results, _ = run(students("alice", "bob", "chloe"))
+    results = run(students("alice", "bob", "chloe"))[0]
     actions = {(r["kind"], r["name"]): r["action"] for r in results}
     assert actions == {("user", "alice"): "created", ("user", "bob"): "failed", ("user", "chloe"): "created",
                        ("organization", "c-alice"): "created", ("organization", "c-bob"): "skipped",
@@ -251,7 +251,7 @@ def test_a_failed_object_is_one_line_the_objects_needing_it_are_skipped_the_othe
 def test_objects_run_at_most_concurrency_at_a_time(grafana: FakeGrafana) -> None:
     grafana.delay = 0.02
     logins = [f"s{i:02d}" for i in range(12)]
-    results, _ = run({"users": [{"login": login, "password": "pw"} for login in logins]}, concurrency=3)
+    results = run({"users": [{"login": login, "password": "pw"} for login in logins]}, concurrency=3)[0]
     assert {r["action"] for r in results} == {"created"}
     assert grafana.peak == 3
 
@@ -259,8 +259,9 @@ def test_objects_run_at_most_concurrency_at_a_time(grafana: FakeGrafana) -> None
 def test_removals_go_folders_then_organizations_then_users(grafana: FakeGrafana) -> None:
     run(students("bob"))
     grafana.writes.clear()
-    results, _ = run({"remove_folders": [{"org_name": "c-bob", "uid": "u-bob"}], "remove_organizations": ["c-bob"],
-                      "remove_users": ["BOB", "gone"]})
+    removals = {"remove_folders": [{"org_name": "c-bob", "uid": "u-bob"}], "remove_organizations": ["c-bob"],
+                "remove_users": ["BOB", "gone"]}
+    results = run(removals)[0]
     assert [(r["name"], r["action"]) for r in results] == [("u-bob", "deleted"), ("c-bob", "deleted"),
                                                            ("BOB", "deleted"), ("gone", "unchanged")]
     assert [method + " " + path.split("/")[2] for method, path in grafana.writes] == [
