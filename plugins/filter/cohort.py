@@ -2,14 +2,18 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Filters of the cohort role: its checks against Grafana before any change, its record of the students whose
-password comes from the inventory, and the starter-dashboard copies still to make."""
+password comes from the inventory, its roster, the starter-dashboard copies still to make, and the desired state
+that one grafana_cohort task applies."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+
+from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort_prune import cohort_removed_logins
 
 #: The record's first line; the other lines are logins, sorted.
 RECORD_HEADER = ("# Students of this cohort whose password comes from the inventory (kept by the cohort role; "
@@ -136,6 +140,126 @@ def cohort_missing_copies(roster: Iterable[Mapping[str, Any]], starters: Iterabl
     return copies
 
 
+#: a uid Grafana takes as it is (folders: at most 40 characters of these)
+PLAIN_UID = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+#: the options of a cohort_datasources entry that grafana_cohort takes (as the grafana_datasource task did)
+DATASOURCE_KEYS = ("name", "uid", "type", "data_source_url", "access", "is_default", "basic_auth", "basic_auth_user",
+                   "user", "database", "json_data", "secure_json_data")
+
+
+def _uid(cohort_name: str, what: str, name: str) -> str:
+    """A folder uid derived from the cohort and a login (``what`` u) or a team (t); a hash when too long."""
+    plain = f"cohort-{cohort_name}-{what}-{name}"
+    if PLAIN_UID.match(plain):
+        return plain
+    return f"cohort-{what}-" + hashlib.sha1(f"{cohort_name}/{name}".encode()).hexdigest()[:31]
+
+
+def cohort_roster(students: Iterable[Mapping[str, Any]], cohort_name: str, layout: str, org_name: str,
+                  default_role: str = "Viewer", student_org_role: str = "", recorded: Iterable[str] = ()
+                  ) -> dict[str, list[dict[str, Any]]]:
+    """The cohort's ``roster`` (one entry per student) and the students ``removed`` from it.
+
+    Folder uids are derived from the cohort and the login (case-sensitively unique: a recorded "Alice" and a listed
+    "alice" each keep the uid of their folder), so a re-run finds the same folders. ``removed`` are the recorded
+    logins no student has any more, compared case-insensitively as Grafana compares logins.
+    """
+    students = list(students)
+    recorded = [str(login) for login in recorded]
+    listed = [str(s["login"]) for s in students]
+    folder_uids = {login: _uid(cohort_name, "u", login) for login in dict.fromkeys(listed + recorded)}
+    own_org = layout == "org_per_student"
+    team_uids = {}
+    if layout == "single_org":
+        for student in students:
+            if student.get("team"):
+                team_uids.setdefault(str(student["team"]), _uid(cohort_name, "t", str(student["team"])))
+    roster = []
+    for student in students:
+        login = str(student["login"])
+        role = student.get("role") or default_role
+        team = str(student.get("team") or "") if layout == "single_org" else ""
+        roster.append({
+            "login": login,
+            "name": student.get("name") or login,
+            "email": student.get("email") or "",
+            "role": role,
+            "team": team,
+            "team_folder_uid": team_uids.get(team, ""),
+            "folder_uid": folder_uids[login],
+            "org_name": f"{org_name}-{login}" if own_org else org_name,
+            "member": {"login": login, "role": (student_org_role or role) if own_org else role},
+            "password_given": len(str(student.get("password") or "")) > 0,
+        })
+    removed = [{"login": login, "folder_uid": folder_uids[login], "org_name": f"{org_name}-{login}"}
+               for login in cohort_removed_logins(recorded, listed)]
+    return {"roster": roster, "removed": removed}
+
+
+def _datasource(org_name: str, entry: Mapping[str, Any], secrets_update: str | None) -> dict[str, Any]:
+    wanted = {"org_name": org_name, "access": "proxy"}
+    wanted.update({key: entry[key] for key in DATASOURCE_KEYS if entry.get(key) is not None})
+    if secrets_update:
+        # As the grafana role sends them: again in the run where InfluxDB's read-only token was replaced.
+        wanted["secure_json_data_update"] = secrets_update
+    return wanted
+
+
+def cohort_grafana_state(roster: Iterable[Mapping[str, Any]], passwords: Mapping[str, str], layout: str,
+                         org_name: str, folder_permission: str = "Edit", enforce_members: bool = False,
+                         datasources: Iterable[Mapping[str, Any]] = (), secrets_update: str | None = None,
+                         copies: Iterable[Mapping[str, Any]] = (), models: Mapping[str, Any] | None = None,
+                         overwrite: bool = False, removed: Iterable[Mapping[str, Any]] = (),
+                         prune: bool = False) -> dict[str, Any]:
+    """The options of the one grafana_cohort task that provisions the cohort (see the role's README).
+
+    ``passwords`` maps logins to passwords (empty: the inventory's password is gone, and the module asks for one
+    if the user is new). ``copies`` are the starter-dashboard copies to make (cohort_missing_copies), ``models``
+    the starter dashboards' JSON by path. ``removed`` are removed only with ``prune`` (a confirmed prune).
+    """
+    roster = list(roster)
+    own_org = layout == "org_per_student"
+    orgs = list(dict.fromkeys(s["org_name"] for s in roster))
+    state: dict[str, Any] = {
+        "users": [{"login": s["login"], "name": s["name"], "email": s["email"] or None,
+                   "password": passwords.get(s["login"]) or None} for s in roster],
+        "organizations": ([{"name": s["org_name"], "users": [s["member"]]} for s in roster] if own_org
+                          else [{"name": org_name, "users": [s["member"] for s in roster]}] if roster else []),
+        "teams": [], "folders": [],
+        "datasources": [_datasource(org, entry, secrets_update) for org in orgs for entry in datasources],
+    }
+    # single_org: a team and a folder per student group; the team's members see their team's folder and, through
+    # it, their teammates' folders; Editors and Admins keep their role-based access; other Viewers see nothing.
+    for uid in dict.fromkeys(s["team_folder_uid"] for s in roster if s["team_folder_uid"]):
+        students = [s for s in roster if s["team_folder_uid"] == uid]
+        team = students[0]["team"]
+        state["teams"].append({"org_name": org_name, "name": team, "members": sorted(s["login"] for s in students),
+                               # Without pruning, a student who moved to another team also stays in the old one.
+                               "enforce_members": bool(enforce_members)})
+        state["folders"].append({"org_name": org_name, "uid": uid, "title": team, "label": f"{team}: {uid}",
+                                 "permissions": [{"team": team, "permission": "View"},
+                                                 {"role": "Editor", "permission": "Edit"}]})
+    # Each student's own folder: the student's permission lets a Viewer save dashboards in it.
+    for s in roster:
+        state["folders"].append({
+            "org_name": s["org_name"], "uid": s["folder_uid"], "title": f"{s['name']} ({s['login']})",
+            "parent_uid": s["team_folder_uid"], "label": f"{s['login']}: {s['folder_uid']} ({folder_permission})",
+            "permissions": [{"user": s["login"], "permission": folder_permission},
+                            {"role": "Editor", "permission": "Edit"}]})
+    copies = list(copies)
+    state["dashboards"] = [{"org_name": c["org_name"], "uid": c["uid"], "folder_uid": c["folder_uid"],
+                            "model": str(c["src"]), "overwrite": bool(overwrite),
+                            "commit_message": f"Starter dashboard copied for {c['login']}",
+                            "label": f"{c['login']}: {os.path.basename(str(c['src']))} ({c['uid']})"} for c in copies]
+    used = {str(c["src"]) for c in copies}
+    state["dashboard_models"] = {src: model for src, model in (models or {}).items() if src in used}
+    removed = list(removed) if prune else []
+    state["remove_folders"] = [] if own_org else [{"org_name": org_name, "uid": r["folder_uid"]} for r in removed]
+    state["remove_organizations"] = [r["org_name"] for r in removed] if own_org else []
+    state["remove_users"] = [r["login"] for r in removed]
+    return state
+
+
 class FilterModule:
     def filters(self) -> dict:
         return {
@@ -144,4 +268,6 @@ class FilterModule:
             "cohort_record": cohort_record,
             "cohort_empty_files": cohort_empty_files,
             "cohort_missing_copies": cohort_missing_copies,
+            "cohort_roster": cohort_roster,
+            "cohort_grafana_state": cohort_grafana_state,
         }

@@ -93,6 +93,9 @@ class GrafanaResource:
         self.client = client
         self.params = module.params
         self.check_mode = module.check_mode
+        # Whether a present run reads the object again for its result (its id, what Grafana stored); a batch of
+        # many objects (grafana_batch.py) returns what it wanted instead, and saves those requests.
+        self.reread = getattr(module, 'reread_results', True)
 
     # -- to implement --------------------------------------------------------
     @property

@@ -137,132 +137,16 @@ diff:
   type: dict
 '''
 
-import json  # noqa: E402
-from typing import Any, Dict, Optional  # noqa: E402
-
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (  # noqa: E402
-    DASHBOARD_GROUP,
-    FOLDER_ANNOTATION,
-    MESSAGE_ANNOTATION,
-    app_object,
-    quote_path,
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import (  # noqa: E402
+    DASHBOARD_MUTUALLY_EXCLUSIVE,
+    DASHBOARD_OPTIONS,
+    Dashboard,
 )
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import (  # noqa: E402
-    GrafanaResource,
-    run_resource,
-    strip,
-)
-
-# Grafana rewrites these on every save; they are not the user's
-DASHBOARD_SERVER_FIELDS = ('id', 'version')
-
-
-class Dashboard(GrafanaResource):
-    kind = 'dashboard'
-
-    def __init__(self, module: Any, client: Any) -> None:
-        super().__init__(module, client)
-        self.model = self._load_model()
-        self.uid = self.params['uid'] or self.model.get('uid')
-        if not self.uid:
-            module.fail_json(msg='dashboard: set uid, or a uid in the dashboard JSON')
-
-    def _load_model(self) -> Dict[str, Any]:
-        model = self.params['dashboard']
-        if self.params['src']:
-            # Only reached without the action plugin: the file is read where the module runs.
-            try:
-                with open(self.params['src'], 'rb') as handle:
-                    model = json.loads(handle.read().decode('utf-8'))
-            except (OSError, ValueError) as exc:
-                self.module.fail_json(msg='dashboard: cannot read {}: {}'.format(self.params['src'], exc))
-        if isinstance(model, dict) and isinstance(model.get('dashboard'), dict):
-            model = model['dashboard']  # accept an export with its "dashboard"/"meta" envelope
-        return dict(model or {})
-
-    @property
-    def label(self) -> str:
-        return "dashboard '%s'" % (self.uid or self.model.get('title'))
-
-    @property
-    def legacy_path(self) -> str:
-        return f'/api/dashboards/uid/{quote_path(self.uid)}'
-
-    def object_path(self, named: bool = True) -> str:
-        return self.client.apis_path(DASHBOARD_GROUP, 'dashboards', self.uid if named else None)
-
-    def read(self) -> Optional[Dict[str, Any]]:
-        """The dashboard in the legacy shape (``dashboard``, ``meta.folderUid``), from whichever API is served."""
-        if not self.serves_app_apis():
-            return self.api_get(self.legacy_path)
-        found = self.api_get(self.object_path())
-        if found is None:
-            return None
-        metadata = found.get('metadata') or {}
-        return {'dashboard': dict(found.get('spec') or {}, uid=self.uid),
-                'meta': {'folderUid': (metadata.get('annotations') or {}).get(FOLDER_ANNOTATION) or ''},
-                'resourceVersion': metadata.get('resourceVersion')}
-
-    def owned(self, current: Dict[str, Any]) -> Dict[str, Any]:
-        meta = current.get('meta') or {}
-        return {
-            'uid': self.uid,
-            'folder_uid': meta.get('folderUid') or '',
-            'model': strip(current.get('dashboard'), DASHBOARD_SERVER_FIELDS),
-        }
-
-    def wanted(self, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-        if not self.model:
-            self.module.fail_json(msg=f'{self.label}: dashboard or src is required with state=present')
-        model = strip(self.model, DASHBOARD_SERVER_FIELDS)
-        model['uid'] = self.uid
-        return {'uid': self.uid, 'folder_uid': self.params['folder_uid'] or '', 'model': model}
-
-    def _save(self, after: Dict[str, Any], version: Optional[int]) -> None:
-        model = dict(after['model'])
-        if version is not None:
-            model['version'] = version
-        body = {'dashboard': model, 'folderUid': after['folder_uid'], 'overwrite': False,
-                'message': self.params['commit_message']}
-        self.api('POST', '/api/dashboards/db', body=body)
-
-    def _save_object(self, after: Dict[str, Any], resource_version: Optional[str]) -> None:
-        """Create (POST) or update (PUT, only the version read: 409 on a concurrent change) the /apis object."""
-        spec = {k: v for k, v in after['model'].items() if k != 'uid'}  # metadata.name carries the uid
-        annotations = {MESSAGE_ANNOTATION: self.params['commit_message']}
-        if after['folder_uid']:
-            annotations[FOLDER_ANNOTATION] = after['folder_uid']
-        body = app_object(DASHBOARD_GROUP, 'Dashboard', self.uid, spec, annotations, resource_version)
-        if resource_version is None:
-            self.api('POST', self.object_path(named=False), body=body)
-        else:
-            self.api('PUT', self.object_path(), body=body)
-
-    def create(self, after: Dict[str, Any]) -> None:
-        if self.serves_app_apis():
-            self._save_object(after, None)
-        else:
-            self._save(after, None)
-
-    def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        if self.serves_app_apis():
-            self._save_object(after, str(current.get('resourceVersion') or ''))
-        else:
-            self._save(after, (current.get('dashboard') or {}).get('version'))
-
-    def delete(self, current: Dict[str, Any]) -> None:
-        self.api('DELETE', self.object_path() if self.serves_app_apis() else self.legacy_path)
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import run_resource  # noqa: E402
 
 
 def main() -> None:
-    run_resource(Dashboard, dict(
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        dashboard=dict(type='dict'),
-        src=dict(type='path'),
-        uid=dict(type='str'),
-        folder_uid=dict(type='str', default=''),
-        commit_message=dict(type='str', default='Saved by data2ai.grafana_stack'),
-    ), mutually_exclusive=[['dashboard', 'src']])
+    run_resource(Dashboard, DASHBOARD_OPTIONS, mutually_exclusive=DASHBOARD_MUTUALLY_EXCLUSIVE)
 
 
 if __name__ == '__main__':

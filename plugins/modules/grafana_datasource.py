@@ -186,110 +186,15 @@ diff:
       type: dict
 '''
 
-from typing import Any, Dict, Optional, Tuple  # noqa: E402
-
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import quote_path  # noqa: E402
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import (  # noqa: E402
-    MASK,
-    SECRET_UPDATE_CHOICES,
-    GrafanaResource,
-    drop_none,
-    run_resource,
-    secret_keys_changed,
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import (  # noqa: E402
+    DATASOURCE_OPTIONS,
+    Datasource,
 )
-
-# option name -> Grafana field; these are the fields the user owns
-FIELDS = {
-    'name': 'name', 'uid': 'uid', 'type': 'type', 'access': 'access', 'data_source_url': 'url',
-    'user': 'user', 'database': 'database', 'basic_auth': 'basicAuth', 'basic_auth_user': 'basicAuthUser',
-    'with_credentials': 'withCredentials', 'is_default': 'isDefault', 'json_data': 'jsonData',
-}
-
-
-class Datasource(GrafanaResource):
-    kind = 'datasource'
-
-    @property
-    def label(self) -> str:
-        return "datasource '%s'" % (self.params['uid'] or self.params['name'])
-
-    def read(self) -> Optional[Dict[str, Any]]:
-        if self.params['uid']:
-            found = self.api_get(f"/api/datasources/uid/{quote_path(self.params['uid'])}")
-            if found is not None or self.params['state'] == 'absent':
-                return found
-        return self.api_get(f"/api/datasources/name/{quote_path(self.params['name'])}")
-
-    def owned(self, current: Dict[str, Any]) -> Dict[str, Any]:
-        view = {opt: current.get(field) for opt, field in FIELDS.items()}
-        view['json_data'] = current.get('jsonData') or {}
-        view['secure_json_fields'] = sorted(k for k, v in (current.get('secureJsonFields') or {}).items() if v)
-        return view
-
-    def wanted(self, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-        if current is None and not self.params['type']:
-            self.module.fail_json(msg=f"{self.label}: option 'type' is required to create a data source")
-        wanted = drop_none({opt: self.params[opt] for opt in FIELDS})
-        stored = self.owned(current)['secure_json_fields'] if current else []
-        secrets = sorted(self.params['secure_json_data'] or {})
-        wanted['secure_json_fields'] = sorted(set(stored) | set(secrets))
-        return wanted
-
-    def differs(self, before: Dict[str, Any], after: Dict[str, Any]) -> bool:
-        return before != after or self._send_secrets(before)
-
-    def _send_secrets(self, before: Dict[str, Any]) -> bool:
-        return secret_keys_changed(self.params['secure_json_data'] or {}, before.get('secure_json_fields', []),
-                                   self.params['secure_json_data_update'])
-
-    def _body(self, after: Dict[str, Any], send_secrets: bool) -> Dict[str, Any]:
-        body = drop_none({field: after.get(opt) for opt, field in FIELDS.items()})
-        body.setdefault('access', 'proxy')
-        if send_secrets and self.params['secure_json_data']:
-            body['secureJsonData'] = {k: str(v) for k, v in self.params['secure_json_data'].items()}
-        return body
-
-    def create(self, after: Dict[str, Any]) -> None:
-        self.api('POST', '/api/datasources', body=self._body(after, True))
-
-    def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        body = self._body(after, self._send_secrets(before))
-        body['version'] = current.get('version', 0)
-        self.api('PUT', f"/api/datasources/uid/{quote_path(current['uid'])}", body=body)
-
-    def delete(self, current: Dict[str, Any]) -> None:
-        self.api('DELETE', f"/api/datasources/uid/{quote_path(current['uid'])}")
-
-    def present_result(self, after: Dict[str, Any]) -> Dict[str, Any]:
-        if self.check_mode:
-            return after
-        current = self.read()
-        return self.owned(current) if current else after
-
-    def diff_views(self, before: Dict[str, Any], after: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, Any]]:
-        if after and self._send_secrets(before):
-            after = dict(after, secure_json_data={k: MASK for k in self.params['secure_json_data']})
-        return before, after
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import run_resource  # noqa: E402
 
 
 def main() -> None:
-    run_resource(Datasource, dict(
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        name=dict(type='str', required=True),
-        uid=dict(type='str'),
-        type=dict(type='str'),
-        access=dict(type='str', choices=['proxy', 'direct']),
-        data_source_url=dict(type='str', aliases=['ds_url']),
-        user=dict(type='str'),
-        database=dict(type='str'),
-        basic_auth=dict(type='bool'),
-        basic_auth_user=dict(type='str'),
-        with_credentials=dict(type='bool'),
-        is_default=dict(type='bool'),
-        json_data=dict(type='dict'),
-        secure_json_data=dict(type='dict', no_log=True),
-        secure_json_data_update=dict(type='str', choices=SECRET_UPDATE_CHOICES, default='on_create'),
-    ))
+    run_resource(Datasource, DATASOURCE_OPTIONS)
 
 
 if __name__ == '__main__':

@@ -84,105 +84,15 @@ diff:
   type: dict
 '''
 
-from typing import Any, Dict, List, Optional  # noqa: E402
-
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import same_login  # noqa: E402
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import (  # noqa: E402
-    GrafanaResource,
-    run_resource,
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import (  # noqa: E402
+    TEAM_OPTIONS,
+    Team,
 )
-
-
-class Team(GrafanaResource):
-    kind = 'team'
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._resolved: Dict[str, str] = {}
-
-    @property
-    def label(self) -> str:
-        return "team '{}'".format(self.params['name'])
-
-    def read(self) -> Optional[Dict[str, Any]]:
-        search = self.api('GET', '/api/teams/search', query={'name': self.params['name']}) or {}
-        for team in search.get('teams') or []:
-            if team.get('name') == self.params['name']:
-                return dict(team, members=self._members(team['id']))
-        return None
-
-    def _members(self, team_id: int) -> List[Dict[str, Any]]:
-        return self.api('GET', f'/api/teams/{team_id}/members') or []
-
-    def owned(self, current: Dict[str, Any]) -> Dict[str, Any]:
-        return {'name': current['name'], 'email': current.get('email') or '',
-                'members': sorted(m['login'] for m in current['members'])}
-
-    def _member_login(self, ident: str, members: List[Dict[str, Any]]) -> str:
-        """The login of the user an entry names: a member with that login, else the user with that login, else
-        the user with that email (logins and emails compared case-insensitively, as Grafana does); an unknown
-        user stays as written (adding it fails, or, in check mode, an earlier task may create it)."""
-        for member in members:
-            if same_login(member.get('login'), ident):
-                return member['login']
-        if ident not in self._resolved:
-            user = self.client.find_user(ident, f'{self.label} member', by_email=True)
-            self._resolved[ident] = user['login'] if user else ident
-        return self._resolved[ident]
-
-    def _wanted_members(self, members: List[Dict[str, Any]]) -> List[str]:
-        logins = set()
-        for ident in self.params['members']:
-            logins.add(self._member_login(ident, members))
-        if not self.params['enforce_members']:
-            logins.update(m['login'] for m in members)
-        return sorted(logins)
-
-    def wanted(self, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
-        wanted = {'name': self.params['name'], 'members': self._wanted_members(current['members'] if current else [])}
-        if self.params['email'] is not None:
-            wanted['email'] = self.params['email']
-        elif current is None:
-            wanted['email'] = ''
-        return wanted
-
-    def _sync_members(self, team_id: int, members: List[Dict[str, Any]]) -> None:
-        stored = {m['login']: m['userId'] for m in members}
-        wanted = self._wanted_members(members)
-        for login in wanted:
-            if login not in stored:
-                user = self.client.user_by_login(login, f'{self.label} member', by_email=False)
-                self.api('POST', f'/api/teams/{team_id}/members', body={'userId': user['id']})
-        for login in sorted(set(stored) - set(wanted)):
-            self.api('DELETE', f'/api/teams/{team_id}/members/{stored[login]}')
-
-    def create(self, after: Dict[str, Any]) -> None:
-        created = self.api('POST', '/api/teams', body={'name': after['name'], 'email': after['email']})
-        team_id = created['teamId']
-        self._sync_members(team_id, self._members(team_id))
-
-    def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        if before['email'] != after['email']:
-            self.api('PUT', f"/api/teams/{current['id']}", body={'name': after['name'], 'email': after['email']})
-        if before['members'] != after['members']:
-            self._sync_members(current['id'], current['members'])
-
-    def delete(self, current: Dict[str, Any]) -> None:
-        self.api('DELETE', f"/api/teams/{current['id']}")
-
-    def present_result(self, after: Dict[str, Any]) -> Dict[str, Any]:
-        current = None if self.check_mode else self.read()
-        return dict(self.owned(current), id=current['id']) if current else after
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_resource import run_resource  # noqa: E402
 
 
 def main() -> None:
-    run_resource(Team, dict(
-        state=dict(type='str', choices=['present', 'absent'], default='present'),
-        name=dict(type='str', required=True),
-        email=dict(type='str'),
-        members=dict(type='list', elements='str', default=[]),
-        enforce_members=dict(type='bool', default=False),
-    ))
+    run_resource(Team, TEAM_OPTIONS)
 
 
 if __name__ == '__main__':

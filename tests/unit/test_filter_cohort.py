@@ -10,9 +10,12 @@ from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort import (
     RECORD_HEADER,
     cohort_empty_files,
     cohort_grafana_problems,
+    cohort_grafana_state,
     cohort_missing_copies,
     cohort_record,
     cohort_record_logins,
+    cohort_roster,
+    copy_uid,
 )
 
 URL = "http://127.0.0.1:3000"
@@ -94,3 +97,89 @@ def test_copies_found_in_their_own_organization_are_not_made_again() -> None:
     assert [c["login"] for c in missing] == ["bob"]
     assert missing[0] == {"login": "bob", "org_name": "c42-bob", "src": "dashboards/starter.json",
                           "folder_uid": "cohort-c42-u-bob", "uid": everything[1]["uid"]}
+
+
+# --------------------------------------------------------------------------
+# The roster and the one grafana_cohort task's options
+# --------------------------------------------------------------------------
+
+STUDENTS = [
+    {"name": "Alice Martin", "login": "alice", "email": "alice@example.org", "role": "Editor", "team": "team-a"},
+    {"name": "", "login": "bob", "team": "team-a"},
+    {"name": "Chloe", "login": "chloe.p@lab", "role": "Admin", "team": "équipe b", "password": "Given-42"},
+]
+
+
+def test_roster_derives_folder_uids_roles_and_organizations_as_the_role_did() -> None:
+    single = cohort_roster(STUDENTS, "c42", "single_org", "c42", default_role="Viewer", student_org_role="Admin")
+    alice, bob, chloe = single["roster"]
+    assert alice == {"login": "alice", "name": "Alice Martin", "email": "alice@example.org", "role": "Editor",
+                     "team": "team-a", "team_folder_uid": "cohort-c42-t-team-a", "folder_uid": "cohort-c42-u-alice",
+                     "org_name": "c42", "member": {"login": "alice", "role": "Editor"}, "password_given": False}
+    member = {"login": "bob", "role": "Viewer"}
+    assert (bob["name"], bob["role"], bob["email"], bob["member"]) == ("bob", "Viewer", "", member)
+    # Characters a uid may not hold: a hash of the cohort and the login (or team), as Jinja's hash('sha1') gave.
+    digest = hashlib.sha1(b"c42/chloe.p@lab").hexdigest()[:31]
+    assert chloe["folder_uid"] == f"cohort-u-{digest}"
+    assert chloe["team_folder_uid"] == "cohort-t-" + hashlib.sha1("c42/équipe b".encode()).hexdigest()[:31]
+    assert chloe["password_given"] and single["removed"] == []
+
+    own = cohort_roster(STUDENTS[:2], "c42", "org_per_student", "c42", student_org_role="Admin",
+                        recorded=["Alice", "carol"])["roster"]
+    assert [(s["org_name"], s["member"]["role"], s["team"], s["team_folder_uid"]) for s in own] == [
+        ("c42-alice", "Admin", "", ""), ("c42-bob", "Admin", "", "")]
+    own = cohort_roster(STUDENTS[:2], "c42", "org_per_student", "c42", student_org_role="")["roster"]
+    assert [s["member"]["role"] for s in own] == ["Editor", "Viewer"]
+
+
+def test_roster_lists_the_recorded_students_who_left_compared_without_case() -> None:
+    result = cohort_roster(STUDENTS[:2], "c42", "single_org", "c42", recorded=["Alice", "carol", "bob"])
+    # "Alice" is alice: she has not left; carol has, with the uid of her folder and her own organization's name.
+    assert result["removed"] == [{"login": "carol", "folder_uid": "cohort-c42-u-carol", "org_name": "c42-carol"}]
+
+
+def test_grafana_state_is_the_cohorts_objects_in_one_set() -> None:
+    roster = cohort_roster(STUDENTS, "c42", "single_org", "c42")["roster"]
+    copies = cohort_missing_copies(roster[:1], ["/x/starter.json"], "c42")
+    datasource = {"name": "Influx", "uid": "influx", "type": "influxdb", "secure_json_data": {"token": "t"},
+                  "editable": True}
+    state = cohort_grafana_state(roster, {"alice": "pw-a", "bob": "", "chloe.p@lab": "Given-42"}, "single_org",
+                                 "c42", folder_permission="View", enforce_members=True, datasources=[datasource],
+                                 secrets_update="always", copies=copies,
+                                 models={"/x/starter.json": {"title": "S"}, "/x/other.json": {}}, overwrite=False)
+    assert state["users"][:2] == [
+        {"login": "alice", "name": "Alice Martin", "email": "alice@example.org", "password": "pw-a"},
+        {"login": "bob", "name": "bob", "email": None, "password": None}]
+    assert state["organizations"] == [{"name": "c42", "users": [s["member"] for s in roster]}]
+    assert state["teams"] == [
+        {"org_name": "c42", "name": "team-a", "members": ["alice", "bob"], "enforce_members": True},
+        {"org_name": "c42", "name": "équipe b", "members": ["chloe.p@lab"], "enforce_members": True}]
+    assert state["datasources"] == [{"org_name": "c42", "access": "proxy", "name": "Influx", "uid": "influx",
+                                     "type": "influxdb", "secure_json_data": {"token": "t"},
+                                     "secure_json_data_update": "always"}]
+    team_a, _team_b, alice = state["folders"][:3]
+    assert team_a["permissions"] == [{"team": "team-a", "permission": "View"}, {"role": "Editor", "permission": "Edit"}]
+    assert alice == {"org_name": "c42", "uid": "cohort-c42-u-alice", "title": "Alice Martin (alice)",
+                     "parent_uid": "cohort-c42-t-team-a", "label": "alice: cohort-c42-u-alice (View)",
+                     "permissions": [{"user": "alice", "permission": "View"}, {"role": "Editor", "permission": "Edit"}]}
+    (dashboard,) = state["dashboards"]
+    assert dashboard == {"org_name": "c42", "uid": copy_uid("c42", "alice", "/x/starter.json"),
+                         "folder_uid": "cohort-c42-u-alice", "model": "/x/starter.json", "overwrite": False,
+                         "commit_message": "Starter dashboard copied for alice",
+                         "label": f"alice: starter.json ({dashboard['uid']})"}
+    assert state["dashboard_models"] == {"/x/starter.json": {"title": "S"}}  # only the models a copy needs
+    assert (state["remove_folders"], state["remove_organizations"], state["remove_users"]) == ([], [], [])
+
+
+def test_grafana_state_removes_the_students_who_left_only_with_a_confirmed_prune() -> None:
+    for layout, folders, orgs in (("single_org", [{"org_name": "c42", "uid": "cohort-c42-u-carol"}], []),
+                                  ("org_per_student", [], ["c42-carol"])):
+        result = cohort_roster(STUDENTS[:1], "c42", layout, "c42", student_org_role="Admin", recorded=["carol"])
+        kept = cohort_grafana_state(result["roster"], {}, layout, "c42", removed=result["removed"])
+        assert (kept["remove_folders"], kept["remove_organizations"], kept["remove_users"]) == ([], [], [])
+        pruned = cohort_grafana_state(result["roster"], {}, layout, "c42", removed=result["removed"], prune=True)
+        assert (pruned["remove_folders"], pruned["remove_organizations"], pruned["remove_users"]) == (
+            folders, orgs, ["carol"])
+        if layout == "org_per_student":
+            assert pruned["organizations"] == [{"name": "c42-alice", "users": [{"login": "alice", "role": "Admin"}]}]
+            assert pruned["teams"] == [] and pruned["folders"][0]["parent_uid"] == ""
