@@ -5,37 +5,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from typing import Any, Iterable, Mapping
 from xml.etree import ElementTree
 
-#: Grafana's folder uids: at most 40 characters of letters, digits, '-' and '_' (pkg/util/shortid_generator.go)
-UID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-
-
-def cohort_folder_uid(login: Any, cohort_name: Any) -> str:
-    """The uid of a student's folder: derived from the cohort and the login, so a re-run finds the same folder.
-
-    A uid longer than Grafana's 40 characters (or with other characters) becomes a hash.
-    """
-    plain = f"cohort-{cohort_name}-u-{login}"
-    if UID_PATTERN.match(plain):
-        return plain
-    return "cohort-u-" + hashlib.sha1(f"{cohort_name}/{login}".encode()).hexdigest()[:31]
+from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort import cohort_roster
 
 
 def cohort_progress_students(students: Iterable[Mapping[str, Any]], cohort_name: str, layout: str,
                              org_name: str) -> list[dict[str, str]]:
-    """The students as grafana_progress takes them: login, the organization and the folder of the layout."""
-    out = []
-    for student in students:
-        login = str(student["login"])
-        out.append({"login": login,
-                    "org_name": f"{org_name}-{login}" if layout == "org_per_student" else str(org_name),
-                    "folder_uid": cohort_folder_uid(login, cohort_name)})
-    return out
+    """The students as grafana_progress takes them: login, and the organization and folder the cohort role made."""
+    roster = cohort_roster(students, cohort_name, layout, org_name)["roster"]
+    return [{"login": s["login"], "org_name": s["org_name"], "folder_uid": s["folder_uid"]} for s in roster]
 
 
 def _columns(per_host: Mapping[str, Any], exercises: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
@@ -133,7 +114,6 @@ def cohort_progress_report(per_host: Mapping[str, Any], kind: str, cohort: str =
 class FilterModule:
     def filters(self) -> dict:
         return {
-            "cohort_folder_uid": cohort_folder_uid,
             "cohort_progress_students": cohort_progress_students,
             "cohort_progress_report": cohort_progress_report,
         }

@@ -19,6 +19,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaAPIError, GrafanaClient
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import one_line
 
 Key = Tuple[str, str, str]  # (kind, organization name or '', name)
 
@@ -107,10 +108,6 @@ def action_of(params: Dict[str, Any], result: Dict[str, Any]) -> str:
     if params.get('state') == 'absent':
         return DELETED
     return UPDATED if (result.get('diff') or {}).get('before') else CREATED
-
-
-def one_line(text: str) -> str:
-    return ' '.join(str(text).split())
 
 
 class Batch:

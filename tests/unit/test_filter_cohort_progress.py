@@ -8,7 +8,6 @@ from xml.etree import ElementTree
 
 import pytest
 from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort_progress import (
-    cohort_folder_uid,
     cohort_progress_report,
     cohort_progress_students,
 )
@@ -27,11 +26,12 @@ PER_HOST = {"lab-a": [student("alice", (True, False)), student("bob", (False, Fa
 
 
 def test_folder_uids_are_the_cohort_roles() -> None:
-    assert cohort_folder_uid("alice", "c42") == "cohort-c42-u-alice"
     long_login = "a" * 40
     digest = hashlib.sha1(f"c42/{long_login}".encode()).hexdigest()[:31]
-    assert cohort_folder_uid(long_login, "c42") == "cohort-u-" + digest
-    assert cohort_folder_uid("zoé", "c42").startswith("cohort-u-")  # not a uid character
+    students = [{"login": "alice"}, {"login": long_login}, {"login": "zoé"}]
+    uids = [s["folder_uid"] for s in cohort_progress_students(students, "c42", "single_org", "c42")]
+    assert uids[:2] == ["cohort-c42-u-alice", "cohort-u-" + digest]
+    assert uids[2].startswith("cohort-u-")  # not a uid character
 
 
 def test_students_get_the_organization_of_the_layout() -> None:
