@@ -235,7 +235,9 @@ def test_a_config_with_an_unknown_attribute_is_refused_before_alloy_is_touched(s
     run = switch.runs["alloy bad config"]
     assert run.returncode != 0
     assert 'unrecognized attribute name "colour"' in run.output
-    assert "Render Alloy's config.alloy" in run.failure_context()
+    # The one container task (data2ai.grafana_stack.stack_container) renders config.alloy, checked by alloy fmt,
+    # before anything else of Alloy's: it fails there.
+    assert "Run Alloy with its checked config.alloy" in run.failure_context()
     assert switch.seen["config after"] == switch.seen["config before"], "the live config.alloy was replaced"
     before, after = switch.seen["alloy"]["alloy"], switch.seen["alloy bad config"]["alloy"]
     assert (after["Id"], after["State"]["StartedAt"]) == (before["Id"], before["State"]["StartedAt"])
