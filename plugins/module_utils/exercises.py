@@ -237,19 +237,23 @@ def judge_dashboard(criteria: Mapping[str, Any], dashboard: Mapping[str, Any], s
 def judge_dashboards(criteria: Mapping[str, Any], dashboards: Iterable[Tuple[Mapping[str, Any], Mapping[str, Any]]],
                      login: str, sources: Datasources) -> Tuple[bool, str]:
     """(done, evidence or reason) over the (dashboard, meta) pairs in the exercise's scope."""
-    considered = 0
+    mine = [dashboard for dashboard, meta in dashboards if by_student(meta, login)]
+    return first_fit(mine, lambda dashboard: judge_dashboard(criteria, dashboard, sources), 'dashboard',
+                     'no dashboard created or saved by the student here', 'dashboard(s) of the student')
+
+
+def first_fit(objects: List[Mapping[str, Any]], judge: Any, kind: str, none_here: str,
+              counted: str) -> Tuple[bool, str]:
+    """(True, the first object that fits) or (False, why none does: ``none_here``, or the last one's reason)."""
     last_reason = ''
-    for dashboard, meta in dashboards:
-        if not by_student(meta, login):
-            continue
-        considered += 1
-        reason = judge_dashboard(criteria, dashboard, sources)
+    for obj in objects:
+        reason = judge(obj)
         if reason is None:
-            return True, f"dashboard {dashboard.get('title')!r} (uid {dashboard.get('uid')})"
-        last_reason = f"{dashboard.get('title')!r}: {reason}"
-    if not considered:
-        return False, 'no dashboard created or saved by the student here'
-    return False, f'{considered} dashboard(s) of the student, none fits; last: {last_reason}'
+            return True, f"{kind} {obj.get('title')!r} (uid {obj.get('uid')})"
+        last_reason = f"{obj.get('title')!r}: {reason}"
+    if not objects:
+        return False, none_here
+    return False, f'{len(objects)} {counted}, none fits; last: {last_reason}'
 
 
 # -- alert rules -------------------------------------------------------------
@@ -273,17 +277,8 @@ def judge_rule(criteria: Mapping[str, Any], rule: Mapping[str, Any], sources: Da
 
 def judge_rules(criteria: Mapping[str, Any], rules: Iterable[Mapping[str, Any]],
                 sources: Datasources) -> Tuple[bool, str]:
-    considered = 0
-    last_reason = ''
-    for rule in rules:
-        considered += 1
-        reason = judge_rule(criteria, rule, sources)
-        if reason is None:
-            return True, f"alert rule {rule.get('title')!r} (uid {rule.get('uid')})"
-        last_reason = f"{rule.get('title')!r}: {reason}"
-    if not considered:
-        return False, 'no alert rule here'
-    return False, f'{considered} alert rule(s), none fits; last: {last_reason}'
+    return first_fit(list(rules), lambda rule: judge_rule(criteria, rule, sources), 'alert rule',
+                     'no alert rule here', 'alert rule(s)')
 
 
 def judge_student(exercises: Iterable[Mapping[str, Any]], login: str, folder_uid: str,
