@@ -8,7 +8,8 @@ On this host's Docker engine, with the locally built test images (``bash tests/i
 1. site.yml cold (nothing of the stack on the host) and its no-op rerun (which must report changed=0), with a
    breakdown by phase (role, layer wait, Grafana content provisioning) from a timeline callback;
 2. a compose file written from ``docker inspect`` of the containers site.yml made (bench/compose_from_inspect.py:
-   same images, commands, environment, mounts, networks, healthchecks, published ports);
+   same images, commands, environment, mounts, networks, healthchecks, published ports; each service depends on
+   those of the layers before its own, healthy, as site.yml waits for each layer before the next);
 3. ``docker compose up -d --wait`` on it cold (site.yml's containers, volumes and network removed first; the
    rendered configuration files stay, as compose renders none) and as a no-op rerun;
 4. for the choice of a converge mechanism: one no-op ``community.docker.docker_compose_v2`` task on the same
@@ -24,6 +25,7 @@ and the test label ``data2ai.grafana_stack.test=1``, and is removed at the end (
 from __future__ import annotations
 
 import argparse
+import configparser
 import json
 import os
 import platform
@@ -56,6 +58,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCKER = "/usr/bin/docker"
 LOCAL_IMAGES_VARS = REPO_ROOT / "inventories" / "local-test-images" / "group_vars" / "all.yml"
 CALLBACKS = REPO_ROOT / "bench" / "callback_plugins"
+COMPONENTS = REPO_ROOT / "meta" / "components.yml"
 # site.yml's waits: each layer's, and the roles' own waits for their component.
 WAIT_TIMEOUTS = ("stack_layer_timeout", "postgresql_health_timeout", "influxdb_health_timeout",
                  "grafana_health_timeout")
@@ -66,6 +69,65 @@ HOST_PORTS = ("grafana_host_port", "prometheus_host_port", "loki_host_port", "te
 CONTENT_ACTIONS = ("grafana_datasource", "grafana_folder", "grafana_dashboard")
 HOST_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+
+
+def component_layers(services: list[str]) -> list[list[str]]:
+    """The compose services in site.yml's layers, from the component table (meta/components.yml): a component's
+    service is its container's name without the prefix, its role name with '-' for '_'."""
+    table = yaml.safe_load(COMPONENTS.read_text(encoding="utf-8"))
+    by_name = {service.replace("-", "_"): service for service in services}
+    layers = [[by_name[row["name"]] for row in table["components"] if row["layer"] == layer and row["name"] in by_name]
+              for layer in table["layers"]]
+    placed = {service for layer in layers for service in layer}
+    if placed != set(services):
+        fail(f"containers that are no component of meta/components.yml: {', '.join(sorted(set(services) - placed))}")
+    return layers
+
+
+# Compose has no step after a container starts, where the postgresql role creates Grafana's own role (no superuser)
+# that owns Grafana's database. A compose user does it in the image's first-start hook instead: this script, run
+# once by the entrypoint on an empty volume, with Grafana's database password mounted beside it.
+GRAFANA_ROLE_SCRIPT = """\
+#!/bin/sh
+set -e
+psql -v ON_ERROR_STOP=1 -v role="$GRAFANA_DATABASE_USER" -v db="$POSTGRES_DB" \\
+  -v pw="$(cat /run/secrets/grafana_database_password)" --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" <<'SQL'
+CREATE ROLE :"role" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'pw';
+ALTER DATABASE :"db" OWNER TO :"role";
+ALTER SCHEMA public OWNER TO :"role";
+SQL
+"""
+
+
+def add_grafana_database_role(project: dict[str, Any], compose_dir: Path) -> None:
+    """Adds to the compose project's PostgreSQL service the first-start script that makes Grafana's role."""
+    services = project["services"]
+    grafana, postgresql = services.get("grafana"), services.get("postgresql")
+    if not grafana or not postgresql:
+        return
+    mounts = {mount["target"]: mount["source"] for mount in grafana.get("volumes", []) if mount["type"] == "bind"}
+    ini = configparser.ConfigParser(interpolation=None, strict=False)
+    ini.read_string("[DEFAULT]\n" + Path(mounts["/etc/grafana/grafana.ini"]).read_text(encoding="utf-8"))
+    user, database = ini.get("database", "user"), ini.get("database", "name")
+    if database != postgresql.get("environment", {}).get("POSTGRES_DB"):
+        fail(f"Grafana's database {database} is not the one PostgreSQL creates")
+    compose_dir.mkdir(parents=True, exist_ok=True)
+    script = compose_dir / "grafana-role.sh"
+    script.write_text(GRAFANA_ROLE_SCRIPT, encoding="utf-8")
+    script.chmod(0o755)
+    # A copy of Grafana's password that PostgreSQL's user (the owner of its own secret) can read.
+    owner = next(m["source"] for m in postgresql.get("volumes", []) if m["target"].startswith("/run/secrets/"))
+    password = compose_dir / "grafana_database_password"
+    password.write_bytes(Path(mounts["/etc/grafana/secrets"], "database_password").read_bytes())
+    password.chmod(0o400)
+    os.chown(password, Path(owner).stat().st_uid, Path(owner).stat().st_gid)
+    postgresql.setdefault("environment", {})["GRAFANA_DATABASE_USER"] = user
+    postgresql.setdefault("volumes", []).extend([
+        {"type": "bind", "target": "/docker-entrypoint-initdb.d/grafana-role.sh", "source": str(script),
+         "read_only": True},
+        {"type": "bind", "target": "/run/secrets/grafana_database_password", "source": str(password),
+         "read_only": True},
+    ])
 
 
 def fail(message: str) -> None:
@@ -367,7 +429,10 @@ def measure(args: argparse.Namespace, workdir: Path, result: dict[str, Any]) -> 
     project_name = f"{prefix}compose".lower()
     compose_dir = workdir / "compose"
     compose_file = compose_dir / "compose.yaml"
-    write_compose(compose_project(containers, lambda name: name[len(prefix):] or name), compose_file)
+    services = [name[len(prefix):] or name for name in containers]
+    project = compose_project(containers, lambda name: name[len(prefix):] or name, layers=component_layers(services))
+    add_grafana_database_role(project, compose_dir)
+    write_compose(project, compose_file)
 
     remove_labelled(prefix)   # site.yml's containers, volumes and network; the rendered files stay
     print(f"docker compose up -d --wait cold ({len(containers)} services) ...", flush=True)

@@ -236,14 +236,36 @@ def _volume_definition(name: str) -> dict[str, Any]:
     return definition
 
 
-def compose_project(containers: list[str], service_name: Any = None) -> dict[str, Any]:
+def _has_healthcheck(container: dict[str, Any], image: dict[str, Any]) -> bool:
+    check = container["Config"].get("Healthcheck") or (image.get("Config") or {}).get("Healthcheck") or {}
+    return bool(check.get("Test")) and check["Test"][0] != "NONE"
+
+
+def layer_dependencies(layers: list[list[str]], healthy: dict[str, bool]) -> dict[str, dict[str, Any]]:
+    """Each service's ``depends_on``: every service of the layers before its own, as site.yml waits for each layer
+    before it starts the next; healthy when that service has a healthcheck, started otherwise."""
+    depends: dict[str, dict[str, Any]] = {}
+    earlier: list[str] = []
+    for layer in layers:
+        for service in layer:
+            if earlier:
+                depends[service] = {other: {"condition": "service_healthy" if healthy[other] else "service_started"}
+                                    for other in earlier}
+        earlier = earlier + list(layer)
+    return depends
+
+
+def compose_project(containers: list[str], service_name: Any = None,
+                    layers: list[list[str]] | None = None) -> dict[str, Any]:
     """The compose project (as a dict) for these container names; ``service_name(container_name)`` names each
-    service (default: the container name)."""
+    service (default: the container name). With ``layers`` (service names, in the order site.yml deploys them),
+    each service depends on those of the layers before its own."""
     inspected = docker_json("inspect", "--type", "container", *containers)
     images: dict[str, Any] = {}
     networks: dict[str, dict[str, Any]] = {}
     volumes: dict[str, dict[str, Any]] = {}
     services = {}
+    healthy = {}
     for container in inspected:
         image_id = container["Image"]
         if image_id not in images:
@@ -251,6 +273,13 @@ def compose_project(containers: list[str], service_name: Any = None) -> dict[str
         name = container["Name"].lstrip("/")
         key = service_name(name) if service_name else name
         services[key] = service_of(container, images[image_id], networks, volumes)
+        healthy[key] = _has_healthcheck(container, images[image_id])
+    if layers:
+        unknown = sorted({s for layer in layers for s in layer} - set(services))
+        if unknown:
+            raise SystemExit(f"compose_from_inspect: layers name services with no container: {', '.join(unknown)}")
+        for key, depends in layer_dependencies(layers, healthy).items():
+            services[key]["depends_on"] = depends
     project: dict[str, Any] = {"services": dict(sorted(services.items()))}
     if networks:
         project["networks"] = {name: _network_definition(name) for name in sorted(networks)}
