@@ -260,8 +260,7 @@ class App:
     def _run(self, route: Route, request: Request) -> Response:
         try:
             if route.access != "public":
-                with self.store.lock:
-                    request.identity = authenticate(self.store, request)
+                request.identity = authenticate(self.store, request)  # takes the store's lock where it needs it
                 authorize(request.identity, route.access, route.action)
             if not route.locked:
                 return route.handler(request)

@@ -129,14 +129,19 @@ def _unauthorized() -> ApiError:
 
 
 def authenticate(store: Store, request: Request) -> Identity:
-    """The caller's identity for this request, or an ApiError shaped like Grafana's."""
+    """The caller's identity for this request, or an ApiError shaped like Grafana's.
+
+    It takes the store's lock itself, only to read and touch the store: a password's PBKDF2 is computed outside it,
+    as Grafana checks the passwords of concurrent requests concurrently.
+    """
     header = request.header("Authorization") or ""
     scheme, _space, value = header.strip().partition(" ")
     scheme = scheme.lower()
     if scheme == "basic":
         return _basic(store, request, value.strip())
     if scheme == "bearer":
-        return _bearer(store, request, value.strip())
+        with store.lock:
+            return _bearer(store, request, value.strip())
     raise _unauthorized()
 
 
@@ -148,21 +153,24 @@ def _basic(store: Store, request: Request, value: str) -> Identity:
     login, sep, password = decoded.partition(":")
     if not sep:
         raise errutil(400, "basic-auth.invalid-header", "Invalid Basic Auth Header")
-    user = find_user(store, login)
-    if user is None or user["is_service_account"] or not password_matches(user, password):
+    with store.lock:
+        user = find_user(store, login)
+        stored = {"salt": user.get("salt"), "password": user.get("password")} if user else {}
+    if user is None or user["is_service_account"] or not password_matches(stored, password):
         raise errutil(401, "basic-auth.invalid-credentials", "Invalid username or password")
-    if user["is_disabled"]:
-        raise errutil(401, "user.disabled", "User is disabled")
-    user["last_seen"] = now_iso()
-    org_id = requested_org(request) or user["org_id"]
-    return Identity(
-        user_id=user["id"],
-        login=user["login"],
-        is_server_admin=bool(user["is_admin"]),
-        is_service_account=False,
-        org_id=org_id,
-        org_role=user["orgs"].get(str(org_id), "None"),
-    )
+    with store.lock:
+        if user["is_disabled"]:
+            raise errutil(401, "user.disabled", "User is disabled")
+        user["last_seen"] = now_iso()
+        org_id = requested_org(request) or user["org_id"]
+        return Identity(
+            user_id=user["id"],
+            login=user["login"],
+            is_server_admin=bool(user["is_admin"]),
+            is_service_account=False,
+            org_id=org_id,
+            org_role=user["orgs"].get(str(org_id), "None"),
+        )
 
 
 def _bearer(store: Store, request: Request, key: str) -> Identity:
