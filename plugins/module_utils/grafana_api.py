@@ -45,6 +45,8 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transpo
 ORG_HEADER = 'X-Grafana-Org-Id'
 PROVENANCE_HEADER = 'X-Disable-Provenance'
 MAX_MESSAGE_LENGTH = 300
+#: the users and organizations read_user_list and read_org_ids ask for in one page (Grafana's default page size)
+USER_LIST_PAGE = 1000
 #: first Grafana major whose dashboards and folders are managed through /apis/.../v1
 APPS_API_MAJOR = 13
 APPS_API_VERSION = 'v1'
@@ -167,6 +169,8 @@ class GrafanaClient:
         self._major: Optional[int] = None
         self._major_known = False
         self._namespace: Optional[str] = None
+        # Users read in one list (read_user_list), by lower-case login; shared by the client's copies (OrgClients).
+        self._user_list: Dict[str, Dict[str, Any]] = {}
         # Guards what the client learns once (org id, version, namespace) when threads share it.
         self._lock = threading.RLock()
         self.transport = transport if transport is not None else HttpTransport(
@@ -197,6 +201,18 @@ class GrafanaClient:
         return int(org['id'])
 
     # -- which API family ------------------------------------------------
+    def read_org_ids(self, obj: str = 'organizations') -> Dict[str, int]:
+        """Every organization's id by name, in one request (``GET /api/orgs``, a server admin's list); empty without
+        a server admin or on any error."""
+        try:
+            orgs = self.request('GET', '/api/orgs', obj, query={'perpage': USER_LIST_PAGE, 'page': 1}, use_org=False)
+        except GrafanaAPIError:
+            return {}
+        if not isinstance(orgs, list):
+            return {}
+        return {org['name']: int(org['id']) for org in orgs
+                if isinstance(org, dict) and isinstance(org.get('name'), str) and 'id' in org}
+
     def server_major(self, obj: str = 'grafana health') -> Optional[int]:
         """Grafana's major version from ``GET /api/health`` (asked once); ``obj`` names what a failure is about."""
         with self._lock:
@@ -288,6 +304,27 @@ class GrafanaClient:
         """GET that returns None when the object does not exist."""
         return self.request('GET', path, obj, query=query, missing_ok=True, **kwargs)
 
+    def read_user_list(self, obj: str = 'users') -> int:
+        """Reads every user in one request (``GET /api/users``, a server admin's list), so that find_user answers
+        for the users it holds without a request of its own; how many it holds. A login it does not hold (a user
+        made afterwards) is looked up as before. The list gives each user's id, login, name, email and server
+        admin flag (``isAdmin``, the profile's ``isGrafanaAdmin``). Without a server admin (or on any error), it
+        holds nothing, and every lookup is a request."""
+        try:
+            hits = self.request('GET', '/api/users', obj, query={'perpage': USER_LIST_PAGE, 'page': 1},
+                                use_org=False)
+        except GrafanaAPIError:
+            return 0
+        if not isinstance(hits, list):
+            return 0
+        for hit in hits:
+            if isinstance(hit, dict) and isinstance(hit.get('login'), str) and 'id' in hit:
+                profile = {k: hit.get(k) for k in ('id', 'login', 'name', 'email') if k in hit}
+                profile['isGrafanaAdmin'] = bool(hit.get('isAdmin'))
+                profile['isDisabled'] = bool(hit.get('isDisabled'))
+                self._user_list[hit['login'].lower()] = profile
+        return len(self._user_list)
+
     def find_user(self, login: str, obj: str, by_email: bool = False) -> Optional[Dict[str, Any]]:
         """The user whose login is ``login`` (its profile, ``GET /api/users/:id``), or None; needs a server admin.
 
@@ -297,6 +334,9 @@ class GrafanaClient:
         for (``GET /api/users/search``). With ``by_email``, the user whose email is ``login`` is taken when no user
         has it as login.
         """
+        listed = self._user_list.get(login.lower()) if isinstance(login, str) else None
+        if listed is not None:
+            return dict(listed)
         target = f"{obj} user '{login}'" if obj else f"user '{login}'"
         found = self.get('/api/users/lookup', target, query={'loginOrEmail': login}, use_org=False)
         if found is None or same_login(found.get('login'), login):

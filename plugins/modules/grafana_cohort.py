@@ -438,7 +438,10 @@ def main() -> None:
             client.server_major()  # once: the organizations' clients share what it read
         except GrafanaAPIError as exc:
             module.fail_json(msg=exc.one_line(), status=exc.status)
-    batch = Batch(client, module.check_mode, module.params['concurrency'])
+    # Two lists read once (users; organizations by name) spare a lookup per student, user and organization. A login
+    # or organization they do not hold (made by this run) is looked up as it is needed.
+    client.read_user_list()
+    batch = Batch(client, module.check_mode, module.params['concurrency'], org_ids=client.read_org_ids())
     results = batch.run(jobs)
     for warning in dict.fromkeys(batch.warnings):
         module.warn(warning)

@@ -581,6 +581,9 @@ def test_noop_run_of_30_students_copies_nothing_per_student_and_reads_the_dashbo
     assert searched == []
     copies_read = [r for r in served if r["method"] == "GET" and "/dashboards/" in r["path"]]
     assert len(copies_read) == 30, copies_read
+    # The users are read in one list, not looked up per student; so are the organizations' ids.
+    assert not [r for r in served if r["path"] in ("/api/users/lookup", "/api/users/search")]
+    assert [r["path"] for r in served].count("/api/orgs") == 1
     cohort.assert_no_password_printed()
 
 

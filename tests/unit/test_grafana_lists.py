@@ -1,0 +1,56 @@
+# Copyright: (c) 2026, data2ai contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The users and organizations grafana_cohort reads in one list each, so a run looks nobody up one by one."""
+
+from __future__ import annotations
+
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaClient
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_batch import OrgClients
+from fake_transport import FakeTransport
+
+USERS = [{"id": 2, "login": "alice", "name": "Alice", "email": "alice@example.org", "isAdmin": False},
+         {"id": 3, "login": "bob", "name": "Bob", "email": "b@x.org", "isAdmin": True}]
+
+
+def client(fake: FakeTransport) -> GrafanaClient:
+    return GrafanaClient({"url": "http://grafana.test", "url_password": "pw"}, sleep=lambda s: None, transport=fake)
+
+
+def test_a_listed_user_is_found_without_a_request_and_an_unlisted_one_is_looked_up() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 200, USERS)
+    fake.on("GET", "/api/users/lookup", 404, {"message": "user not found"})
+    grafana = client(fake)
+    assert grafana.read_user_list() == 2
+    assert fake.sent[0].query == {"perpage": "1000", "page": "1"}
+    # Grafana compares logins without case; the list's isAdmin is the profile's isGrafanaAdmin.
+    assert grafana.find_user("ALICE", "") == {"id": 2, "login": "alice", "name": "Alice", "email": "alice@example.org",
+                                              "isGrafanaAdmin": False, "isDisabled": False}
+    assert grafana.find_user("bob", "")["isGrafanaAdmin"] is True
+    assert len(fake.sent) == 1
+    assert grafana.find_user("carol", "") is None  # made after the list, or absent: looked up
+    assert [sent.path for sent in fake.sent[1:]] == ["/api/users/lookup"]
+
+
+def test_without_a_server_admin_the_list_holds_nobody_and_every_user_is_looked_up() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 403, {"message": "Permission denied"})
+    fake.on("GET", "/api/users/lookup", 200, USERS[0])
+    grafana = client(fake)
+    assert grafana.read_user_list() == 0
+    assert grafana.find_user("alice", "")["id"] == 2
+    assert [sent.path for sent in fake.sent] == ["/api/users", "/api/users/lookup"]
+
+
+def test_an_organization_of_the_list_is_not_resolved_by_name_and_another_one_is() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/orgs", 200, [{"id": 1, "name": "Main Org."}, {"id": 7, "name": "c42-alice"}])
+    fake.on("GET", "/api/orgs/name/c42-bob", 200, {"id": 8, "name": "c42-bob"})
+    fake.on("GET", "/api/folders", 200, [])
+    grafana = client(fake)
+    clients = OrgClients(grafana, grafana.read_org_ids())
+    clients.get("c42-alice").request("GET", "/api/folders", "folders")
+    clients.get("c42-bob").request("GET", "/api/folders", "folders")
+    assert [(sent.path, sent.header("X-Grafana-Org-Id")) for sent in fake.sent] == [
+        ("/api/orgs", None), ("/api/folders", "7"), ("/api/orgs/name/c42-bob", None), ("/api/folders", "8")]
