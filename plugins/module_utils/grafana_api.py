@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
@@ -46,7 +46,7 @@ ORG_HEADER = 'X-Grafana-Org-Id'
 PROVENANCE_HEADER = 'X-Disable-Provenance'
 MAX_MESSAGE_LENGTH = 300
 #: the users and organizations read_user_list and read_org_ids ask for in one page (Grafana's default page size)
-USER_LIST_PAGE = 1000
+LIST_PAGE = 1000
 #: first Grafana major whose dashboards and folders are managed through /apis/.../v1
 APPS_API_MAJOR = 13
 APPS_API_VERSION = 'v1'
@@ -169,8 +169,13 @@ class GrafanaClient:
         self._major: Optional[int] = None
         self._major_known = False
         self._namespace: Optional[str] = None
-        # Users read in one list (read_user_list), by lower-case login; shared by the client's copies (OrgClients).
-        self._user_list: Dict[str, Dict[str, Any]] = {}
+        # What the lists read once (read_user_list, read_org_ids) hold, shared by the client's copies (OrgClients):
+        # users by lower-case login, organizations' ids by name, and whether each list is the whole of it (then an
+        # object it lacks does not exist, unless this client made it: such users are in _users_made).
+        self._users: Dict[str, Dict[str, Any]] = {}
+        self._users_made: Dict[str, str] = {}  # lower-case login: lower-case email (the login when none)
+        self._org_ids: Dict[str, int] = {}
+        self._complete: Dict[str, bool] = {'users': False, 'orgs': False}
         # Guards what the client learns once (org id, version, namespace) when threads share it.
         self._lock = threading.RLock()
         self.transport = transport if transport is not None else HttpTransport(
@@ -191,6 +196,9 @@ class GrafanaClient:
         return self.org_id
 
     def _org_id_by_name(self, name: str) -> int:
+        _known, org_id = self.known_org(name)
+        if org_id is not None:
+            return org_id
         try:
             org = self.request('GET', f'/api/orgs/name/{quote_path(name)}', obj=f"organization '{name}'",
                                use_org=False)
@@ -201,17 +209,38 @@ class GrafanaClient:
         return int(org['id'])
 
     # -- which API family ------------------------------------------------
-    def read_org_ids(self, obj: str = 'organizations') -> Dict[str, int]:
-        """Every organization's id by name, in one request (``GET /api/orgs``, a server admin's list); empty without
-        a server admin or on any error."""
+    def read_org_ids(self, obj: str = 'organizations') -> int:
+        """Reads every organization's id by name in one request (``GET /api/orgs``, a server admin's list), so that
+        organizations are not resolved by name one request each; how many it holds (none without a server admin,
+        or on any error)."""
         try:
-            orgs = self.request('GET', '/api/orgs', obj, query={'perpage': USER_LIST_PAGE, 'page': 1}, use_org=False)
+            orgs = self.request('GET', '/api/orgs', obj, query={'perpage': LIST_PAGE, 'page': 1}, use_org=False)
         except GrafanaAPIError:
-            return {}
+            return 0
         if not isinstance(orgs, list):
-            return {}
-        return {org['name']: int(org['id']) for org in orgs
-                if isinstance(org, dict) and isinstance(org.get('name'), str) and 'id' in org}
+            return 0
+        with self._lock:
+            for org in orgs:
+                if isinstance(org, dict) and isinstance(org.get('name'), str) and 'id' in org:
+                    self._org_ids[org['name']] = int(org['id'])
+            self._complete['orgs'] = len(orgs) < LIST_PAGE
+        return len(self._org_ids)
+
+    def known_org(self, name: str) -> Tuple[bool, Optional[int]]:
+        """What the organization list says of ``name``: (True, its id), (True, None) when it does not exist, or
+        (False, None) when the list cannot tell (not read, or not the whole of it)."""
+        with self._lock:
+            if name in self._org_ids:
+                return True, self._org_ids[name]
+            return self._complete['orgs'], None
+
+    def remember_org(self, name: str, org_id: Optional[int]) -> None:
+        """An organization this client made (its id) or deleted (None)."""
+        with self._lock:
+            if org_id is None:
+                self._org_ids.pop(name, None)
+            else:
+                self._org_ids[name] = int(org_id)
 
     def server_major(self, obj: str = 'grafana health') -> Optional[int]:
         """Grafana's major version from ``GET /api/health`` (asked once); ``obj`` names what a failure is about."""
@@ -305,25 +334,63 @@ class GrafanaClient:
         return self.request('GET', path, obj, query=query, missing_ok=True, **kwargs)
 
     def read_user_list(self, obj: str = 'users') -> int:
-        """Reads every user in one request (``GET /api/users``, a server admin's list), so that find_user answers
-        for the users it holds without a request of its own; how many it holds. A login it does not hold (a user
-        made afterwards) is looked up as before. The list gives each user's id, login, name, email and server
-        admin flag (``isAdmin``, the profile's ``isGrafanaAdmin``). Without a server admin (or on any error), it
-        holds nothing, and every lookup is a request."""
+        """Reads every user in one request (``GET /api/users``, a server admin's list), so that find_user and
+        user_with_email answer from it without a request of their own; how many it holds. The list gives each
+        user's id, login, name, email and server admin flag (``isAdmin``, the profile's ``isGrafanaAdmin``). A
+        user this client makes afterwards is looked up once, then known. Without a server admin (or on any error)
+        it holds nothing, and every lookup is a request."""
         try:
-            hits = self.request('GET', '/api/users', obj, query={'perpage': USER_LIST_PAGE, 'page': 1},
-                                use_org=False)
+            hits = self.request('GET', '/api/users', obj, query={'perpage': LIST_PAGE, 'page': 1}, use_org=False)
         except GrafanaAPIError:
             return 0
         if not isinstance(hits, list):
             return 0
-        for hit in hits:
-            if isinstance(hit, dict) and isinstance(hit.get('login'), str) and 'id' in hit:
-                profile = {k: hit.get(k) for k in ('id', 'login', 'name', 'email') if k in hit}
-                profile['isGrafanaAdmin'] = bool(hit.get('isAdmin'))
-                profile['isDisabled'] = bool(hit.get('isDisabled'))
-                self._user_list[hit['login'].lower()] = profile
-        return len(self._user_list)
+        with self._lock:
+            for hit in hits:
+                if isinstance(hit, dict) and isinstance(hit.get('login'), str) and 'id' in hit:
+                    profile = {k: hit.get(k) for k in ('id', 'login', 'name', 'email') if k in hit}
+                    profile['isGrafanaAdmin'] = bool(hit.get('isAdmin'))
+                    profile['isDisabled'] = bool(hit.get('isDisabled'))
+                    self._users[hit['login'].lower()] = profile
+            self._complete['users'] = len(hits) < LIST_PAGE
+        return len(self._users)
+
+    def _listed_user(self, login: str, by_email: bool) -> Tuple[bool, Optional[Dict[str, Any]]]:
+        """What the user list says of ``login``: (True, the user), (True, None) when no such user exists, or
+        (False, None) when it cannot tell."""
+        with self._lock:
+            wanted = login.lower()
+            if wanted in self._users:
+                return True, dict(self._users[wanted])
+            if not self._complete['users'] or wanted in self._users_made:
+                return False, None
+            if by_email:
+                for user in self._users.values():
+                    if same_login(user.get('email'), login):
+                        return True, dict(user)
+                if wanted in self._users_made.values():
+                    return False, None
+            return True, None
+
+    def user_made(self, login: str, email: Optional[str]) -> None:
+        """A user this client made: the list does not hold it, so the next find_user looks it up (then knows it)."""
+        with self._lock:
+            self._users_made[login.lower()] = (email or login).lower()
+
+    def user_deleted(self, login: str) -> None:
+        """A user this client deleted."""
+        with self._lock:
+            self._users.pop(login.lower(), None)
+            self._users_made.pop(login.lower(), None)
+
+    def user_with_email(self, email: str, obj: str) -> Optional[Dict[str, Any]]:
+        """The user whose email is ``email`` (compared as Grafana does), or None; from the user list when it holds
+        every user, else by ``GET /api/users/lookup``."""
+        with self._lock:
+            if self._complete['users'] and email.lower() not in self._users_made.values():
+                return next((dict(u) for u in self._users.values() if same_login(u.get('email'), email)), None)
+        other = self.get('/api/users/lookup', obj, query={'loginOrEmail': email}, use_org=False)
+        return other if other and same_login(other.get('email'), email) else None
 
     def find_user(self, login: str, obj: str, by_email: bool = False) -> Optional[Dict[str, Any]]:
         """The user whose login is ``login`` (its profile, ``GET /api/users/:id``), or None; needs a server admin.
@@ -334,12 +401,15 @@ class GrafanaClient:
         for (``GET /api/users/search``). With ``by_email``, the user whose email is ``login`` is taken when no user
         has it as login.
         """
-        listed = self._user_list.get(login.lower()) if isinstance(login, str) else None
-        if listed is not None:
-            return dict(listed)
+        if isinstance(login, str):
+            known, listed = self._listed_user(login, by_email)
+            if known:
+                return listed
         target = f"{obj} user '{login}'" if obj else f"user '{login}'"
         found = self.get('/api/users/lookup', target, query={'loginOrEmail': login}, use_org=False)
         if found is None or same_login(found.get('login'), login):
+            if found is not None and isinstance(login, str):
+                self._learn_user(login, found)
             return found
         search = self.request('GET', '/api/users/search', target, query={'query': login, 'perpage': 1000},
                               use_org=False) or {}
@@ -349,6 +419,14 @@ class GrafanaClient:
         if by_email and same_login(found.get('email'), login):
             return found
         return None
+
+    def _learn_user(self, login: str, profile: Dict[str, Any]) -> None:
+        """A user this client made and has now looked up: the list knows it from here on."""
+        with self._lock:
+            if login.lower() in self._users_made:
+                del self._users_made[login.lower()]
+                self._users[login.lower()] = {k: profile.get(k) for k in ('id', 'login', 'name', 'email',
+                                                                            'isGrafanaAdmin', 'isDisabled')}
 
     def user_by_login(self, login: str, obj: str, by_email: bool = True) -> Dict[str, Any]:
         """A user by login (see find_user), by default else by email; a missing user raises a 404."""

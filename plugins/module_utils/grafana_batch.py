@@ -83,12 +83,10 @@ class OrgClients:
     """One client per organization, each a shallow copy of the shared client with the organization set: the copies
     share the client's connections and the server version it read, and each resolves its organization's name once."""
 
-    def __init__(self, client: GrafanaClient, org_ids: Optional[Dict[str, int]] = None) -> None:
+    def __init__(self, client: GrafanaClient) -> None:
         self.client = client
         self._by_org: Dict[str, GrafanaClient] = {}
         self._lock = threading.Lock()
-        # Organizations whose id is known already (read_org_ids); the others resolve their name on first use.
-        self.org_ids = dict(org_ids or {})
 
     def get(self, org: str) -> GrafanaClient:
         if not org:
@@ -96,7 +94,7 @@ class OrgClients:
         with self._lock:
             if org not in self._by_org:
                 scoped = copy.copy(self.client)
-                scoped.org_id = self.org_ids.get(org)
+                scoped.org_id = None  # resolved on first use: from the client's organization list if read
                 # As the option org_name of a single-object module; the /apis namespace is that organization's.
                 scoped._org_name = org  # pylint: disable=protected-access
                 scoped._namespace = None  # pylint: disable=protected-access
@@ -115,9 +113,8 @@ def action_of(params: Dict[str, Any], result: Dict[str, Any]) -> str:
 class Batch:
     """Runs jobs by dependency, ``concurrency`` at a time, and collects one result per job, in the jobs' order."""
 
-    def __init__(self, client: GrafanaClient, check_mode: bool, concurrency: int = 8,
-                 org_ids: Optional[Dict[str, int]] = None) -> None:
-        self.clients = OrgClients(client, org_ids)
+    def __init__(self, client: GrafanaClient, check_mode: bool, concurrency: int = 8) -> None:
+        self.clients = OrgClients(client)
         self.check_mode = check_mode
         self.concurrency = max(1, int(concurrency))
         self.warnings: List[str] = []

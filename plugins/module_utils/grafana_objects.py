@@ -65,8 +65,8 @@ class User(GrafanaResource):
 
     def _refuse_taken_email(self, email: str) -> None:
         """Grafana refuses a new user whose email another user has (HTTP 412): say which user, in one line."""
-        other = self.api_get('/api/users/lookup', query={'loginOrEmail': email}, use_org=False)
-        if other and same_login(other.get('email'), email):
+        other = self.client.user_with_email(email, self.label)
+        if other:
             self.module.fail_json(msg=f"{self.label}: no user has this login, and Grafana cannot create it: user "
                                       f"'{other.get('login')}' has the email '{email}'; "
                                       "give this user another one (option 'email')")
@@ -81,6 +81,7 @@ class User(GrafanaResource):
         body = drop_none({'login': after['login'], 'name': after.get('name'), 'email': after.get('email'),
                           'password': self.params['password']})
         created = self.api('POST', '/api/admin/users', body=body, use_org=False)
+        self.client.user_made(after['login'], after.get('email'))
         if after['is_admin']:
             self._set_admin(created['id'], True)
 
@@ -100,6 +101,7 @@ class User(GrafanaResource):
 
     def delete(self, current: Dict[str, Any]) -> None:
         self.api('DELETE', f"/api/admin/users/{current['id']}", use_org=False)
+        self.client.user_deleted(current['login'])
 
     def present_result(self, after: Dict[str, Any]) -> Dict[str, Any]:
         current = None if self.check_mode or not self.reread else self.read()
@@ -131,7 +133,13 @@ class Organization(GrafanaResource):
         return "organization '{}'".format(self.params['name'])
 
     def read(self) -> Optional[Dict[str, Any]]:
-        org = self.api_get(f"/api/orgs/name/{quote_path(self.params['name'])}", use_org=False)
+        known, org_id = self.client.known_org(self.params['name'])
+        if org_id is not None:
+            org: Optional[Dict[str, Any]] = {'id': org_id, 'name': self.params['name']}
+        elif known:
+            return None
+        else:
+            org = self.api_get(f"/api/orgs/name/{quote_path(self.params['name'])}", use_org=False)
         if org is None:
             return None
         members = self.api('GET', f"/api/orgs/{org['id']}/users", use_org=False) or []
@@ -201,6 +209,7 @@ class Organization(GrafanaResource):
     def create(self, after: Dict[str, Any]) -> None:
         created = self.api('POST', '/api/orgs', body={'name': after['name']}, use_org=False)
         org_id = created['orgId']
+        self.client.remember_org(after['name'], org_id)
         members = self.api('GET', f'/api/orgs/{org_id}/users', use_org=False) or []
         stored = {m['login']: m['role'] for m in members}
         wanted = _by_login(after['users'])
@@ -215,6 +224,7 @@ class Organization(GrafanaResource):
 
     def delete(self, current: Dict[str, Any]) -> None:
         self.api('DELETE', f"/api/orgs/{current['id']}", use_org=False)
+        self.client.remember_org(current['name'], None)
 
 
 class Team(GrafanaResource):

@@ -26,6 +26,9 @@ description:
   - A failing object does not stop the others. The task fails at the end with one line per failed object, naming the
     object, the HTTP status and Grafana's message. The objects that need a failed object are skipped, and the
     message names them in one more line. RV(results) holds one entry per object.
+  - Before the objects, Grafana's users and organizations are read in one list each (C(GET /api/users),
+    C(GET /api/orgs)), so they are not looked up one request at a time. When a list holds fewer than a page (1000),
+    an object it lacks does not exist; a user the task makes is looked up once afterwards.
   - Needs a Grafana server admin (basic authentication), as users and organizations do.
   - The cohort role (C(data2ai.grafana_stack.cohort)) provisions a whole cohort with one call of this module.
 author:
@@ -441,7 +444,8 @@ def main() -> None:
     # Two lists read once (users; organizations by name) spare a lookup per student, user and organization. A login
     # or organization they do not hold (made by this run) is looked up as it is needed.
     client.read_user_list()
-    batch = Batch(client, module.check_mode, module.params['concurrency'], org_ids=client.read_org_ids())
+    client.read_org_ids()
+    batch = Batch(client, module.check_mode, module.params['concurrency'])
     results = batch.run(jobs)
     for warning in dict.fromkeys(batch.warnings):
         module.warn(warning)

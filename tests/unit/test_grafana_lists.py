@@ -17,10 +17,9 @@ def client(fake: FakeTransport) -> GrafanaClient:
     return GrafanaClient({"url": "http://grafana.test", "url_password": "pw"}, sleep=lambda s: None, transport=fake)
 
 
-def test_a_listed_user_is_found_without_a_request_and_an_unlisted_one_is_looked_up() -> None:
+def test_a_listed_user_is_found_without_a_request_and_a_user_the_whole_list_lacks_does_not_exist() -> None:
     fake = FakeTransport()
     fake.on("GET", "/api/users", 200, USERS)
-    fake.on("GET", "/api/users/lookup", 404, {"message": "user not found"})
     grafana = client(fake)
     assert grafana.read_user_list() == 2
     assert fake.sent[0].query == {"perpage": "1000", "page": "1"}
@@ -28,9 +27,40 @@ def test_a_listed_user_is_found_without_a_request_and_an_unlisted_one_is_looked_
     assert grafana.find_user("ALICE", "") == {"id": 2, "login": "alice", "name": "Alice", "email": "alice@example.org",
                                               "isGrafanaAdmin": False, "isDisabled": False}
     assert grafana.find_user("bob", "")["isGrafanaAdmin"] is True
+    assert grafana.find_user("carol", "") is None  # the list is the whole of it (fewer than a page)
+    assert grafana.find_user("b@x.org", "", by_email=True)["login"] == "bob"
+    assert grafana.user_with_email("ALICE@example.org", "")["id"] == 2
+    assert grafana.user_with_email("carol@example.org", "") is None
     assert len(fake.sent) == 1
-    assert grafana.find_user("carol", "") is None  # made after the list, or absent: looked up
+
+
+def test_a_user_made_after_the_list_is_looked_up_once_then_known_and_a_deleted_one_is_gone() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 200, USERS)
+    carol = {"id": 9, "login": "carol", "name": "Carol", "email": "carol@example.org", "isGrafanaAdmin": False}
+    fake.on("GET", "/api/users/lookup", 200, carol)
+    grafana = client(fake)
+    grafana.read_user_list()
+    grafana.user_made("Carol", "carol@example.org")
+    assert grafana.find_user("carol", "")["id"] == 9
+    assert grafana.find_user("carol", "")["id"] == 9
     assert [sent.path for sent in fake.sent[1:]] == ["/api/users/lookup"]
+    grafana.user_made("dave", "dave@example.org")  # its email is not in the list, but it exists now
+    assert grafana.user_with_email("dave@example.org", "") is None
+    assert [sent.path for sent in fake.sent[2:]] == ["/api/users/lookup"]
+    grafana.user_deleted("bob")
+    assert grafana.find_user("bob", "") is None
+
+
+def test_a_partial_list_answers_for_the_users_it_holds_and_looks_up_the_others() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 200, [dict(USERS[0], id=1000 + n, login=f"u{n}") for n in range(1000)])
+    fake.on("GET", "/api/users/lookup", 404, {"message": "user not found"})
+    grafana = client(fake)
+    assert grafana.read_user_list() == 1000
+    assert grafana.find_user("u7", "")["id"] == 1007
+    assert grafana.find_user("carol", "") is None
+    assert [sent.path for sent in fake.sent] == ["/api/users", "/api/users/lookup"]
 
 
 def test_without_a_server_admin_the_list_holds_nobody_and_every_user_is_looked_up() -> None:
@@ -43,14 +73,21 @@ def test_without_a_server_admin_the_list_holds_nobody_and_every_user_is_looked_u
     assert [sent.path for sent in fake.sent] == ["/api/users", "/api/users/lookup"]
 
 
-def test_an_organization_of_the_list_is_not_resolved_by_name_and_another_one_is() -> None:
+def test_an_organization_of_the_list_or_made_by_the_client_is_not_resolved_by_name_and_another_one_is() -> None:
     fake = FakeTransport()
     fake.on("GET", "/api/orgs", 200, [{"id": 1, "name": "Main Org."}, {"id": 7, "name": "c42-alice"}])
     fake.on("GET", "/api/orgs/name/c42-bob", 200, {"id": 8, "name": "c42-bob"})
     fake.on("GET", "/api/folders", 200, [])
     grafana = client(fake)
-    clients = OrgClients(grafana, grafana.read_org_ids())
-    clients.get("c42-alice").request("GET", "/api/folders", "folders")
-    clients.get("c42-bob").request("GET", "/api/folders", "folders")
+    assert grafana.read_org_ids() == 2
+    assert grafana.known_org("c42-alice") == (True, 7)
+    assert grafana.known_org("c42-bob") == (True, None)  # the whole list lacks it: it does not exist (yet)
+    grafana.remember_org("c42-carol", 9)
+    clients = OrgClients(grafana)
+    for org in ("c42-alice", "c42-carol", "c42-bob"):
+        clients.get(org).request("GET", "/api/folders", "folders")
     assert [(sent.path, sent.header("X-Grafana-Org-Id")) for sent in fake.sent] == [
-        ("/api/orgs", None), ("/api/folders", "7"), ("/api/orgs/name/c42-bob", None), ("/api/folders", "8")]
+        ("/api/orgs", None), ("/api/folders", "7"), ("/api/folders", "9"), ("/api/orgs/name/c42-bob", None),
+        ("/api/folders", "8")]
+    grafana.remember_org("c42-alice", None)
+    assert grafana.known_org("c42-alice") == (True, None)
