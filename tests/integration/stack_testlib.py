@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -249,6 +249,28 @@ class ConvergedTwice:
     stack: Any
     first: PlaybookRun
     second: PlaybookRun
+
+
+def converged_twice(stack: Any, prefix: str, images: list[str], prepare: Callable[[], None],
+                    between: Callable[[], None] | None = None) -> Iterator[ConvergedTwice]:
+    """For a module fixture: checks the engine and the local ``images``, removes the test's resources
+    (``prefix``), runs ``prepare`` (write the inventory and the playbook), converges ``stack`` (its ``converge()``)
+    twice with ``between`` in between, yields both runs, and removes the resources again, even when a test failed."""
+    if docker("version").returncode != 0:
+        pytest.fail(f"the Docker engine does not answer {DOCKER} version")
+    require_images(*images)
+    remove_labelled(prefix)
+    try:
+        prepare()
+        first = stack.converge()
+        first.assert_ok()
+        if between:
+            between()
+        second = stack.converge()
+        second.assert_ok()
+        yield ConvergedTwice(stack, first, second)
+    finally:
+        remove_labelled(prefix)
 
 
 def recap_changed(output: str) -> int:

@@ -37,6 +37,7 @@ from stack_testlib import (
     PlaybookRun,
     RolesStack,
     ansible_playbook,
+    converged_twice,
     docker,
     free_port,
     free_subnet,
@@ -44,8 +45,6 @@ from stack_testlib import (
     http_get,
     http_request,
     inspect_container,
-    remove_labelled,
-    require_images,
     roles_play,
     wait_for,
     write_local_inventory,
@@ -201,24 +200,16 @@ def container_identity(name: str) -> tuple[str, str, bool]:
 
 @pytest.fixture(scope="module")
 def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConvergedTwice]:
-    if docker("version", check=False).returncode != 0:
-        pytest.fail("the Docker engine does not answer /usr/bin/docker version")
-    require_images(*IMAGES.values())
     workdir = tmp_path_factory.mktemp("roles_metrics")
     ports = {name: free_port() for name in ("prometheus", "alertmanager", "cadvisor")}
     stack = MetricsStack(workdir, ports)
-    remove_labelled(PREFIX)
-    try:
+
+    def prepare() -> None:
         write_local_inventory(workdir, metrics_host_vars(workdir, ports))
         write_metrics_playbooks(workdir)
-        first = stack.converge()
-        first.assert_ok()
-        wait_until_checks_pass(stack)
-        second = stack.converge()
-        second.assert_ok()
-        yield ConvergedTwice(stack, first, second)
-    finally:
-        remove_labelled(PREFIX)
+
+    yield from converged_twice(stack, PREFIX, list(IMAGES.values()), prepare,
+                               between=lambda: wait_until_checks_pass(stack))
 
 
 @pytest.fixture

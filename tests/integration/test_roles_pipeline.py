@@ -28,14 +28,13 @@ from stack_testlib import (
     PlaybookRun,
     RolesStack,
     ansible_playbook,
+    converged_twice,
     docker,
     free_port,
     free_subnet,
     http_get,
     inspect_container,
     local_stack_vars,
-    remove_labelled,
-    require_images,
     roles_play,
     wait_for,
     write_local_inventory,
@@ -138,23 +137,15 @@ def write_pipeline_playbook(workdir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConvergedTwice]:
-    if docker("version", check=False).returncode != 0:
-        pytest.fail("the Docker engine does not answer /usr/bin/docker version")
-    require_images(*DOUBLE_IMAGES.values(), VOLUME_INIT_IMAGE)
     workdir = tmp_path_factory.mktemp("roles_pipeline")
     ports = {name: free_port() for name in ("loki", "tempo", "tempo_otlp_grpc", "tempo_otlp_http", "influxdb")}
     stack = PipelineStack(workdir, ports)
-    remove_labelled(PREFIX)
-    try:
+
+    def prepare() -> None:
         write_local_inventory(workdir, pipeline_host_vars(workdir, ports))
         write_pipeline_playbook(workdir)
-        first = stack.converge()
-        first.assert_ok()
-        second = stack.converge()
-        second.assert_ok()
-        yield ConvergedTwice(stack, first, second)
-    finally:
-        remove_labelled(PREFIX)
+
+    yield from converged_twice(stack, PREFIX, [*DOUBLE_IMAGES.values(), VOLUME_INIT_IMAGE], prepare)
 
 
 # --------------------------------------------------------------------------
