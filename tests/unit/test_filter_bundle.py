@@ -41,8 +41,8 @@ TO_LOAD_CASES: dict[str, tuple[list[dict[str, Any]] | None, list[dict[str, Any]]
 # docker_image_load's images of one archive, the "tag id" pairs the check compares with
 LOADED_CASES: dict[str, tuple[list[dict[str, Any]] | None, list[str]]] = {
     "one image, two tags": (
-        [{"Id": "sha256:bbb", "RepoTags": ["redis:8.2", "redis:latest"]}], ["redis:8.2 sha256:bbb",
-                                                                           "redis:latest sha256:bbb"]),
+        [{"Id": "sha256:bbb", "RepoTags": ["redis:8.2", "redis:latest"]}],
+        ["redis:8.2 sha256:bbb", "redis:latest sha256:bbb"]),
     "two images": (
         [{"Id": "sha256:aaa", "RepoTags": ["prom/prometheus:v3.5.0"]}, {"Id": "sha256:ccc", "RepoTags": []}],
         ["prom/prometheus:v3.5.0 sha256:aaa"]),

@@ -80,7 +80,7 @@ def _is_shared_constant(value: ast.expr) -> bool:
 
 
 def test_the_integration_files_are_found() -> None:
-    files = {path for path, _ in _definitions()}
+    files = {path for path, _node in _definitions()}
     assert "tests/integration/stack_testlib.py" in files
     assert any(path.startswith("tests/integration/grafana/") for path in files), files
 
@@ -114,7 +114,7 @@ def test_no_constant_is_defined_in_two_files() -> None:
         by_name[(name, ast.dump(value))].append(path)
         if any(isinstance(node, ast.Name) and node.id == "__file__" for node in ast.walk(value)):
             by_file_root[ast.dump(value)].append(f"{path}::{name}")
-    copies = [f"{name}: {', '.join(paths)}" for (name, _), paths in by_name.items() if len(paths) > 1]
+    copies = [f"{name}: {', '.join(paths)}" for (name, _value), paths in by_name.items() if len(paths) > 1]
     copies += [" = ".join(places) for places in by_file_root.values() if len({p.split("::")[0] for p in places}) > 1]
     assert not copies, "constants defined in more than one file (share them through stack_testlib.py):\n" + \
         "\n".join(f"  {copy}" for copy in copies)
