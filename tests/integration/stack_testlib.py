@@ -12,16 +12,26 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = "/usr/bin/docker"
-TEST_LABEL = "data2ai.grafana_stack.test=1"
+TEST_LABEL_KEY = "data2ai.grafana_stack.test"
+TEST_LABEL = f"{TEST_LABEL_KEY}=1"
+# The variables that publish a port of the whole stack on the host, one per published port.
+HOST_PORTS = (
+    "grafana_host_port", "prometheus_host_port", "loki_host_port", "tempo_host_port", "tempo_otlp_grpc_host_port",
+    "tempo_otlp_http_host_port", "influxdb_host_port", "alertmanager_host_port", "cadvisor_host_port",
+)
+# An environment for ansible-playbook (or a client) that talks to 127.0.0.1 directly, whatever proxy is set.
+NO_PROXY = {"http_proxy": "", "https_proxy": "", "HTTP_PROXY": "", "HTTPS_PROXY": "", "all_proxy": "",
+            "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
 VENV_HINT = "run the tests from the project's venv: bash tests/run.sh venv && .venv/bin/pytest"
 IMAGES_HINT = "build the local test images: bash tests/images/build.sh"
 
@@ -73,8 +83,15 @@ def local_stack_vars(workdir: Path, prefix: str, subnet: str) -> dict[str, Any]:
         "stack_subnet": subnet,
         "stack_base_dir": str(workdir / "stack"),
         "stack_credentials_dir": str(workdir / "credentials"),
-        "stack_labels": {TEST_LABEL.split("=", maxsplit=1)[0]: "1"},
+        "stack_labels": {TEST_LABEL_KEY: "1"},
     }
+
+
+def write_local_inventory(workdir: Path, host_vars: dict[str, Any]) -> Path:
+    """``workdir``/inventory.yml with localhost alone, holding ``host_vars``; its path."""
+    path = workdir / "inventory.yml"
+    path.write_text(yaml.safe_dump({"all": {"hosts": {"localhost": host_vars}}}))
+    return path
 
 
 def roles_play(name: str, images: list[str], roles: list[str]) -> list[dict[str, Any]]:
@@ -94,6 +111,26 @@ def roles_play(name: str, images: list[str], roles: list[str]) -> list[dict[str,
     }]
 
 
+def write_roles_play(path: Path, name: str, images: list[str], roles: list[str]) -> Path:
+    """``roles_play`` written to ``path``; the path."""
+    path.write_text(yaml.safe_dump(roles_play(name, images, roles), sort_keys=False))
+    return path
+
+
+def play_run(workdir: Path, *extra: str, play: str = "play.yml", timeout: float = 900,
+             env: dict[str, str] | None = None) -> PlaybookRun:
+    """ansible-playbook on ``workdir``'s ``play`` with ``workdir``'s inventory.yml."""
+    return ansible_playbook("-i", str(workdir / "inventory.yml"), str(workdir / play), *extra, timeout=timeout, env=env)
+
+
+def converge(workdir: Path, *extra: str, play: str = "play.yml", timeout: float = 900,
+             env: dict[str, str] | None = None) -> PlaybookRun:
+    """``play_run`` that fails the test when the playbook fails."""
+    run = play_run(workdir, *extra, play=play, timeout=timeout, env=env)
+    run.assert_ok()
+    return run
+
+
 def run_playbook(playbook: Path, inventory: Path, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [venv_bin("ansible-playbook"), "-i", str(inventory), str(playbook), *extra],
@@ -110,9 +147,11 @@ def ansible_playbook(*arguments: str, timeout: float = 1200, env: dict[str, str]
     return PlaybookRun(proc.returncode, proc.stdout + proc.stderr)
 
 
-def docker(*args: str, check: bool = False, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Debian's docker client; with ``check``, a failure fails the test with the command's output."""
-    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, check=False)
+def docker(*args: str, check: bool = False, timeout: float = 180,
+           stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Debian's docker client, ``stdin`` on its standard input; with ``check``, a failure fails the test with the
+    command's output."""
+    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, input=stdin, check=False)
     if check and proc.returncode != 0:
         raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
     return proc
@@ -147,14 +186,16 @@ def get_json(url: str) -> Any:
     return json.loads(body)
 
 
-def wait_for(what: str, probe: Callable[[], bool], timeout: float = 90.0) -> None:
-    """Polls ``probe`` until it is true; fails the test naming ``what`` when it is not within ``timeout``."""
+def wait_for(what: str, probe: Callable[[], bool], timeout: float = 90.0,
+             details: Callable[[], str] | None = None) -> None:
+    """Polls ``probe`` until it is true; fails the test naming ``what`` (and ``details()``, when given) when it is
+    not within ``timeout``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if probe():
             return
         time.sleep(0.5)
-    pytest.fail(f"{what} not within {timeout:.0f} s")
+    pytest.fail(f"{what} not within {timeout:.0f} s" + (f"\n{details()}" if details else ""))
 
 
 @dataclass(frozen=True)
@@ -189,12 +230,55 @@ class PlaybookRun:
         assert self.returncode == 0, f"ansible-playbook failed ({self.returncode}):\n{self.failure_context()}"
 
 
+@dataclass(frozen=True)
+class RolesStack:
+    """A few roles converged on localhost by a playbook the test wrote into ``workdir``; ``ports`` maps a port name
+    to the free port published on 127.0.0.1."""
+
+    workdir: Path
+    ports: dict[str, int]
+
+    def url(self, port_name: str, path: str) -> str:
+        return f"http://127.0.0.1:{self.ports[port_name]}{path}"
+
+
+@dataclass(frozen=True)
+class ConvergedTwice:
+    """A stack converged twice, and both runs: the second one should change nothing."""
+
+    stack: Any
+    first: PlaybookRun
+    second: PlaybookRun
+
+
+def converged_twice(stack: Any, prefix: str, images: list[str], prepare: Callable[[], None],
+                    between: Callable[[], None] | None = None) -> Iterator[ConvergedTwice]:
+    """For a module fixture: checks the engine and the local ``images``, removes the test's resources
+    (``prefix``), runs ``prepare`` (write the inventory and the playbook), converges ``stack`` (its ``converge()``)
+    twice with ``between`` in between, yields both runs, and removes the resources again, even when a test failed."""
+    if docker("version").returncode != 0:
+        pytest.fail(f"the Docker engine does not answer {DOCKER} version")
+    require_images(*images)
+    remove_labelled(prefix)
+    try:
+        prepare()
+        first = stack.converge()
+        first.assert_ok()
+        if between:
+            between()
+        second = stack.converge()
+        second.assert_ok()
+        yield ConvergedTwice(stack, first, second)
+    finally:
+        remove_labelled(prefix)
+
+
 def recap_changed(output: str) -> int:
-    """The changed= count of the PLAY RECAP line for the single host."""
-    for line in output.splitlines():
-        if "changed=" in line and "ok=" in line:
-            return int(line.split("changed=")[1].split()[0])
-    raise AssertionError("no PLAY RECAP in output:\n" + output[-2000:])
+    """The sum of changed= over the PLAY RECAP lines of all hosts (with one host, its changed= count)."""
+    counts = [int(line.split("changed=")[1].split()[0]) for line in output.splitlines()
+              if "changed=" in line and "ok=" in line]
+    assert counts, "no PLAY RECAP in output:\n" + output[-2000:]
+    return sum(counts)
 
 
 def remove_labelled(name_prefix: str) -> None:

@@ -16,10 +16,9 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import DOCKER, TEST_LABEL, require_images, venv_bin
+from stack_testlib import DOCKER, ROOT, TEST_LABEL, require_images, venv_bin
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ROLE_DIR = REPO_ROOT / "roles" / "alertmanager"
+ROLE_DIR = ROOT / "roles" / "alertmanager"
 IMAGE = os.environ.get("GSTTEST_ALERTMANAGER_IMAGE", "data2ai-test/alertmanager:local")
 
 DUMMY_SECRETS = {
@@ -85,7 +84,7 @@ def render(workdir: Path, settings: dict[str, Any]) -> Path:
         "-e", f"@{workdir / 'settings.json'}", str(workdir / "render.yml"),
     ]
     env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
-    proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return config_dir
 

@@ -19,7 +19,6 @@ cleanup removes exactly that, before and after.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -31,11 +30,10 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port, free_subnet
+from stack_testlib import TEST_LABEL_KEY, PlaybookRun, ansible_playbook, docker, free_port, free_subnet
 
 PREFIX = "gsttest-al-"
 NETWORK = f"{PREFIX}net"
-TEST_LABEL_KEY = "data2ai.grafana_stack.test"
 IMAGES = {
     "loki": "data2ai-test/loki-double:local",
     "promtail": "data2ai-test/promtail-double:local",
@@ -45,13 +43,6 @@ WRITER_IMAGE = "data2ai-test/base-bookworm:local"
 PLAYBOOK_TIMEOUT = 600
 
 pytestmark = pytest.mark.docker
-
-
-def docker(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=120, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
 
 
 def container(name: str) -> dict[str, Any] | None:
@@ -64,10 +55,10 @@ def volume_exists(name: str) -> bool:
 
 
 def remove_test_resources() -> None:
-    names = docker("ps", "-a", "--filter", f"name=^/?{PREFIX}", "--format", "{{.Names}}").stdout.split()
+    names = docker("ps", "-a", "--filter", f"name=^/?{PREFIX}", "--format", "{{.Names}}", check=True).stdout.split()
     if names := [n for n in names if n.startswith(PREFIX)]:
         docker("rm", "-f", "-v", *names, check=False)
-    volumes = [n for n in docker("volume", "ls", "-q", "--filter", f"name={PREFIX}").stdout.split()
+    volumes = [n for n in docker("volume", "ls", "-q", "--filter", f"name={PREFIX}", check=True).stdout.split()
                if n.startswith(PREFIX)]
     if volumes:
         docker("volume", "rm", "-f", *volumes, check=False)
@@ -161,7 +152,7 @@ class Switch:
 
 def wait_for_writer_line(loki_port: int, name: str, text: str) -> list[tuple[dict[str, str], str]]:
     docker("run", "-d", "--name", name, "--label", f"{TEST_LABEL_KEY}=1", WRITER_IMAGE, "sh", "-c",
-           f"echo {text}; sleep 60")
+           f"echo {text}; sleep 60", check=True)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         found = [(labels, line) for labels, line in loki_lines(loki_port, f'{{container="{name}"}}') if line == text]
@@ -199,7 +190,7 @@ def switch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Switch]:
         state.converge("alloy reload", "alloy", "alloy_log_level=debug")
         state.seen["config reloaded"] = config.read_text()
         state.snapshot("alloy reload")
-        logs = docker("logs", f"{PREFIX}alloy")
+        logs = docker("logs", f"{PREFIX}alloy", check=True)
         state.seen["alloy log"] = logs.stdout + logs.stderr
 
         state.converge("back to promtail", "promtail").assert_ok()

@@ -20,10 +20,10 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from stack_testlib import ROOT, venv_bin
+from stack_testlib import ROOT, recap_changed, venv_bin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "grafana"))
-from grafana_harness import GrafanaDouble, running_grafana_doubles
+from grafana_harness import GrafanaDouble, org_id, running_grafana_doubles
 
 STARTER = "dashboards/starter.json"  # the cohort role's own small starter dashboard (fast)
 PLAYBOOK = """\
@@ -156,11 +156,6 @@ def cohort(tmp_path: Path, doubles: list[GrafanaDouble]) -> Cohort:
 # --------------------------------------------------------------------------
 
 
-def org_id(double: GrafanaDouble, name: str) -> int | None:
-    org = double.get(f"/api/orgs/name/{name}")
-    return org["id"] if org else None
-
-
 def user(double: GrafanaDouble, login: str) -> dict[str, Any] | None:
     return double.get(f"/api/users/lookup?loginOrEmail={login}")
 
@@ -195,14 +190,6 @@ def snapshot(double: GrafanaDouble) -> dict[str, Any]:
 def flat(output: str) -> str:
     """The output with its line breaks and indentation as single spaces (the callback folds long messages)."""
     return " ".join(output.split())
-
-
-def recap_changed(output: str) -> int:
-    """The sum of changed= over the PLAY RECAP lines of all hosts."""
-    counts = [int(line.split("changed=")[1].split()[0]) for line in output.splitlines()
-              if "changed=" in line and "ok=" in line]
-    assert counts, "no PLAY RECAP in output:\n" + output[-2000:]
-    return sum(counts)
 
 
 def signs_in(double: GrafanaDouble, login: str, password: str) -> bool:

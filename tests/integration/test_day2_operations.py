@@ -21,12 +21,11 @@ import json
 import os
 import re
 import struct
-import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,10 +33,18 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import DOCKER, PlaybookRun, ansible_playbook, free_port, remove_labelled, require_images
+from stack_testlib import (
+    HOST_PORTS,
+    TEST_LABEL_KEY,
+    PlaybookRun,
+    ansible_playbook,
+    docker,
+    free_port,
+    remove_labelled,
+    require_images,
+    wait_for,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEST_LABEL_KEY = "data2ai.grafana_stack.test"
 PLAYBOOK_TIMEOUT = 1200
 
 LOCAL_IMAGES = {
@@ -54,10 +61,6 @@ LOCAL_IMAGES = {
     "influxdb_image": "data2ai-test/influxdb-double:local",
     "tempo_volume_init_image": "data2ai-test/base-bookworm:local",
 }
-HOST_PORTS = (
-    "grafana_host_port", "prometheus_host_port", "loki_host_port", "tempo_host_port", "tempo_otlp_grpc_host_port",
-    "tempo_otlp_http_host_port", "influxdb_host_port", "alertmanager_host_port", "cadvisor_host_port",
-)
 COMPONENTS = (
     "grafana", "prometheus", "alertmanager", "loki", "tempo", "node-exporter", "cadvisor", "promtail", "influxdb",
     "redis", "postgresql",
@@ -73,16 +76,8 @@ VOLUMES = (
 # --------------------------------------------------------------------------
 
 
-def docker(*args: str, check: bool = True, stdin: str | None = None,
-           timeout: float = 180) -> subprocess.CompletedProcess:
-    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, check=False, input=stdin)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
-
-
 @dataclass(frozen=True)
-class Reply:
+class HttpReply:
     status: int
     body: str
 
@@ -91,7 +86,7 @@ class Reply:
 
 
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-         auth: tuple[str, str] | None = None, data: bytes | None = None, timeout: float = 15) -> Reply:
+         auth: tuple[str, str] | None = None, data: bytes | None = None, timeout: float = 15) -> HttpReply:
     """One request to a 127.0.0.1 URL; status 0 when nothing answers."""
     all_headers = dict(headers or {})
     if body is not None:
@@ -102,20 +97,11 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
     request = urllib.request.Request(url, data=data, headers=all_headers, method=method)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
-            return Reply(resp.status, resp.read().decode("utf-8", "replace"))
+            return HttpReply(resp.status, resp.read().decode("utf-8", "replace"))
     except urllib.error.HTTPError as err:
-        return Reply(err.code, err.read().decode("utf-8", "replace"))
+        return HttpReply(err.code, err.read().decode("utf-8", "replace"))
     except (urllib.error.URLError, OSError):
-        return Reply(0, "")
-
-
-def wait_for(what: str, probe: Callable[[], bool], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if probe():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s")
+        return HttpReply(0, "")
 
 
 # --------------------------------------------------------------------------
@@ -244,7 +230,8 @@ class Stack:
         return ids
 
     def volumes(self) -> set[str]:
-        return {name for name in docker("volume", "ls", "-q").stdout.split() if name.startswith(self.prefix)}
+        names = docker("volume", "ls", "-q", check=True).stdout.split()
+        return {name for name in names if name.startswith(self.prefix)}
 
     def config_files(self) -> dict[str, tuple[float, int]]:
         """Every file under the base directory -> (mtime, size)."""
@@ -269,7 +256,7 @@ class Grafana:
     user: str = "admin"
 
     def call(self, method: str, path: str, body: Any = None, password: str | None = None,
-             org_id: int | None = None) -> Reply:
+             org_id: int | None = None) -> HttpReply:
         headers = {"X-Grafana-Org-Id": str(org_id)} if org_id else None
         return http(method, self.stack.url("grafana_host_port", path), body=body, headers=headers,
                     auth=(self.user, password or self.password))
@@ -302,7 +289,7 @@ class Grafana:
     def state_file(self) -> dict[str, Any]:
         """The Grafana TEST DOUBLE's own state file (not an API of Grafana): where it keeps datasource secrets."""
         text = docker("exec", self.stack.container("grafana"), "cat",
-                      "/var/lib/grafana/grafana-double-state.json").stdout
+                      "/var/lib/grafana/grafana-double-state.json", check=True).stdout
         return json.loads(text)
 
 
@@ -524,7 +511,7 @@ def secrets_in_docker_inspect(containers: Iterable[str], secrets: dict[str, str]
     Args, Entrypoint, Labels, Mounts, Healthcheck, the healthcheck's log, ...)."""
     found: dict[str, list[str]] = {}
     for name in containers:
-        document = json.loads(docker("inspect", "--type", "container", name).stdout)[0]
+        document = json.loads(docker("inspect", "--type", "container", name, check=True).stdout)[0]
         hits = [f"{secret} in {where}" for where, text in _strings(document)
                 for secret, value in secrets.items() if value in text]
         if hits:
@@ -535,7 +522,8 @@ def secrets_in_docker_inspect(containers: Iterable[str], secrets: dict[str, str]
 def test_docker_inspect_of_every_container_shows_no_secret(converged: Converged) -> None:
     stack = converged.stack
     secrets = stack_secrets(stack)
-    names = docker("ps", "-a", "--filter", f"label={TEST_LABEL_KEY}=1", "--format", "{{.Names}}").stdout.split()
+    names = docker("ps", "-a", "--filter", f"label={TEST_LABEL_KEY}=1", "--format", "{{.Names}}",
+                   check=True).stdout.split()
     containers = sorted(name for name in names if name.startswith(PREFIX))
     expected = {stack.container(component) for component in COMPONENTS}
     assert expected <= set(containers), f"containers missing: {sorted(expected - set(containers))}"
@@ -631,11 +619,11 @@ def test_a_stopped_a_removed_container_and_a_hand_edited_config_are_repaired(con
     stack = converged.stack
     config = stack.base_dir / "prometheus" / "prometheus.yml"
     rendered = config.read_text()
-    docker("stop", stack.container("redis"))
-    docker("rm", "-f", stack.container("loki"))
+    docker("stop", stack.container("redis"), check=True)
+    docker("rm", "-f", stack.container("loki"), check=True)
     config.write_text(rendered.replace("scrape_interval: 15s", "scrape_interval: 5m") + "# edited by hand\n")
     # The lifecycle API is off: SIGHUP makes Prometheus read the hand edit, as the role's handler does.
-    docker("kill", "--signal", "HUP", stack.container("prometheus"))
+    docker("kill", "--signal", "HUP", stack.container("prometheus"), check=True)
     wait_for("the hand edit live", lambda: "scrape_interval: 5m" in _loaded_prometheus_config(stack), timeout=30)
 
     run = stack.run("site.yml")
@@ -644,9 +632,9 @@ def test_a_stopped_a_removed_container_and_a_hand_edited_config_are_repaired(con
     assert any("Reload prometheus" in task for task in run.changed_tasks), "the reload handler did not fire"
     for component in ("redis", "loki"):
         state = json.loads(docker("inspect", "--type", "container", "-f", "{{json .State}}",
-                                  stack.container(component)).stdout)
+                                  stack.container(component), check=True).stdout)
         assert state["Running"], f"{component} is not running again"
-    health = json.loads(docker("inspect", "-f", "{{json .State.Health}}", stack.container("redis")).stdout)
+    health = json.loads(docker("inspect", "-f", "{{json .State.Health}}", stack.container("redis"), check=True).stdout)
     assert health["Status"] == "healthy", f"redis is {health['Status']}"
     assert http("GET", stack.url("loki_host_port", "/ready")).status == 200, "loki is not ready"
     loaded = _loaded_prometheus_config(stack)
@@ -668,7 +656,7 @@ def test_an_image_bump_recreates_only_that_container_and_keeps_its_data(converge
     grafana.create_dashboard("gsttest-d2-upgrade", "Kept across the upgrade")
     before = stack.container_ids()
     for image in ("data2ai-test/prometheus", "data2ai-test/grafana-double"):
-        docker("tag", f"{image}:local", f"{image}:{NEXT_TAG}")
+        docker("tag", f"{image}:local", f"{image}:{NEXT_TAG}", check=True)
     stack.extra_vars.update({"prometheus_image": f"data2ai-test/prometheus:{NEXT_TAG}",
                              "grafana_image": f"data2ai-test/grafana-double:{NEXT_TAG}"})
 
@@ -678,7 +666,7 @@ def test_an_image_bump_recreates_only_that_container_and_keeps_its_data(converge
     recreated = {component for component in before if before[component] != after.get(component)}
     assert recreated == {"prometheus", "grafana"}, f"recreated: {sorted(recreated)}"
     for component in ("prometheus", "grafana"):
-        image = docker("inspect", "-f", "{{.Config.Image}}", stack.container(component)).stdout.strip()
+        image = docker("inspect", "-f", "{{.Config.Image}}", stack.container(component), check=True).stdout.strip()
         assert image.endswith(f":{NEXT_TAG}"), f"{component} runs {image}"
     assert prometheus.value_at('gsttest_d2_upgrade{case="upgrade"}', at) == 3.0, "the sample is gone"
     assert grafana.has_dashboard("gsttest-d2-upgrade"), "the dashboard is gone"
@@ -828,7 +816,7 @@ def test_backup_then_purge_then_restore_gives_back_users_orgs_dashboards_series_
     assert "grafana.pgdump" in manifest["files"] and "credentials/influxdb_admin_token" in manifest["files"]
     sums = (latest / "SHA256SUMS").read_text().splitlines()
     assert len(sums) == len(manifest["files"])
-    running = docker("ps", "--format", "{{.Names}}", "--filter", f"name={PREFIX}").stdout.split()
+    running = docker("ps", "--format", "{{.Names}}", "--filter", f"name={PREFIX}", check=True).stdout.split()
     assert {stack.container(component) for component in COMPONENTS} <= set(running), \
         "a component does not run again after the backup"
 
@@ -848,5 +836,5 @@ def test_backup_then_purge_then_restore_gives_back_users_orgs_dashboards_series_
     assert influxdb_accepts(stack, token) == 200, "InfluxDB and the restored credentials disagree"
     label_format = f'{{{{index .Labels "{TEST_LABEL_KEY}"}}}}'
     unlabelled = [name for name in stack.volumes()
-                  if docker("volume", "inspect", "-f", label_format, name).stdout.strip() != "1"]
+                  if docker("volume", "inspect", "-f", label_format, name, check=True).stdout.strip() != "1"]
     assert unlabelled == [], f"restored volumes without the stack's labels: {unlabelled}"

@@ -19,14 +19,17 @@ from pathlib import Path
 import pytest
 import yaml
 from stack_testlib import (
+    PlaybookRun,
     ansible_playbook,
     docker,
     free_port,
     free_subnet,
     local_stack_vars,
+    play_run,
     remove_labelled,
     require_images,
-    roles_play,
+    write_local_inventory,
+    write_roles_play,
 )
 
 PREFIX = "gsttest-gi-"
@@ -54,19 +57,12 @@ SETTINGS = {
 pytestmark = pytest.mark.docker
 
 
-def write_play(workdir: Path, roles: list[str]) -> Path:
-    play = roles_play("grafana.ini settings by variable", IMAGES, roles)
-    path = workdir / f"play-{'-'.join(roles)}.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
-    return path
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     require_images(*IMAGES)
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("grafana-ini")
-    inventory = {"all": {"hosts": {"localhost": {
+    write_local_inventory(workdir, {
         **local_stack_vars(workdir, PREFIX, free_subnet("10.221", range(0, 100))),
         "stack_bind_address": "127.0.0.1",
         "postgresql_image": "data2ai-test/postgres:local",
@@ -74,16 +70,16 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "grafana_image": GRAFANA_IMAGE,
         "grafana_host_port": free_port(),
         "grafana_content_enabled": False,
-    }}}}
-    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    })
+    write_roles_play(workdir / "play.yml", "grafana.ini settings by variable", IMAGES,
+                     ["postgresql", "redis", "grafana"])
     (workdir / "settings.json").write_text(json.dumps(SETTINGS))
     yield workdir
     remove_labelled(PREFIX)
 
 
-def run(workdir: Path, settings: Path, *extra: str, roles: tuple[str, ...] = ("postgresql", "redis", "grafana")):
-    return ansible_playbook("-i", str(workdir / "inventory.yml"), str(write_play(workdir, list(roles))),
-                            "-e", f"@{settings}", *extra, timeout=900)
+def run(workdir: Path, settings: Path, *extra: str) -> PlaybookRun:
+    return play_run(workdir, "-e", f"@{settings}", *extra)
 
 
 def admin_settings(workdir: Path) -> dict:

@@ -24,15 +24,17 @@ import pytest
 import requests
 import yaml
 from stack_testlib import (
+    NO_PROXY,
     PlaybookRun,
-    ansible_playbook,
     docker,
     free_port,
     free_subnet,
     local_stack_vars,
+    play_run,
     remove_labelled,
     require_images,
-    roles_play,
+    write_local_inventory,
+    write_roles_play,
 )
 
 PREFIX = "gsttest-tl-"
@@ -42,14 +44,12 @@ IMAGES = {
     "redis_image": os.environ.get("GSTTEST_REDIS_IMAGE", "data2ai-test/redis:local"),
 }
 ADMIN_PASSWORD = "gsttest-tl-admin-pw"
-NO_PROXY = {"http_proxy": "", "https_proxy": "", "HTTP_PROXY": "", "HTTPS_PROXY": "", "all_proxy": "",
-            "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
 
 pytestmark = pytest.mark.docker
 
 
 @dataclass
-class Stack:
+class TlsStack:
     workdir: Path
     port: int
     first_run: PlaybookRun
@@ -74,44 +74,38 @@ class Stack:
         return path
 
     def run(self, playbook: Path, *extra: str) -> PlaybookRun:
-        return ansible_playbook("-i", str(self.workdir / "inventory.yml"), str(playbook), *extra, timeout=900,
-                                env=NO_PROXY)
+        """``playbook``, a file in the work directory, with the stack's inventory."""
+        return play_run(self.workdir, *extra, play=playbook.name, env=NO_PROXY)
 
     def converge(self, *extra: str) -> PlaybookRun:
         return self.run(self.workdir / "converge.yml", *extra)
 
 
-def write_converge(workdir: Path) -> None:
-    play = roles_play("The grafana role over TLS, on PostgreSQL and Redis", list(IMAGES.values()),
-                      ["postgresql", "redis", "grafana"])
-    (workdir / "converge.yml").write_text(yaml.safe_dump(play, sort_keys=False))
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsStack]:
     require_images(*IMAGES.values())
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("grafana-tls")
     port = free_port()
-    inventory = {"all": {"hosts": {"localhost": {
+    write_local_inventory(workdir, {
         **local_stack_vars(workdir, PREFIX, free_subnet("10.218", range(0, 100))),
         "stack_bind_address": "127.0.0.1",
         "grafana_host_port": port,
         "grafana_admin_password": ADMIN_PASSWORD,
         "grafana_tls": True,
         **IMAGES,
-    }}}}
-    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
-    write_converge(workdir)
+    })
+    write_roles_play(workdir / "converge.yml", "The grafana role over TLS, on PostgreSQL and Redis",
+                     list(IMAGES.values()), ["postgresql", "redis", "grafana"])
     try:
-        first = Stack(workdir, port, None).converge("-v")  # type: ignore[arg-type]
+        first = TlsStack(workdir, port, None).converge("-v")  # type: ignore[arg-type]
         first.assert_ok()
-        yield Stack(workdir, port, first)
+        yield TlsStack(workdir, port, first)
     finally:
         remove_labelled(PREFIX)
 
 
-def test_https_answers_with_the_kept_certificate_as_ca_file(stack: Stack) -> None:
+def test_https_answers_with_the_kept_certificate_as_ca_file(stack: TlsStack) -> None:
     reply = requests.get(stack.url + "/api/health", verify=str(stack.ca_file), timeout=10)
     assert reply.status_code == 200
     assert reply.json()["database"] == "ok"
@@ -121,12 +115,12 @@ def test_https_answers_with_the_kept_certificate_as_ca_file(stack: Stack) -> Non
         requests.get(stack.url + "/api/health", timeout=10)  # the system's CAs do not know it
 
 
-def test_plain_http_is_refused(stack: Stack) -> None:
+def test_plain_http_is_refused(stack: TlsStack) -> None:
     with pytest.raises(requests.exceptions.ConnectionError):
         requests.get(f"http://127.0.0.1:{stack.port}/api/health", timeout=10)
 
 
-def test_certificate_names_the_api_address_and_the_public_host(stack: Stack) -> None:
+def test_certificate_names_the_api_address_and_the_public_host(stack: TlsStack) -> None:
     pem = stack.ca_file.read_text()
     decoded = ssl._ssl._test_decode_cert(str(stack.ca_file))  # type: ignore[attr-defined]
     names = {value for _kind, value in decoded["subjectAltName"]}
@@ -134,7 +128,7 @@ def test_certificate_names_the_api_address_and_the_public_host(stack: Stack) -> 
     assert "PRIVATE KEY" not in pem
 
 
-def test_grafana_ini_asks_for_https_and_secure_cookies(stack: Stack) -> None:
+def test_grafana_ini_asks_for_https_and_secure_cookies(stack: TlsStack) -> None:
     ini = (stack.config_dir / "grafana.ini").read_text()
     assert "protocol = https" in ini
     assert "cert_file = /etc/grafana/grafana.crt" in ini
@@ -143,7 +137,7 @@ def test_grafana_ini_asks_for_https_and_secure_cookies(stack: Stack) -> None:
     assert "root_url = https://" in ini
 
 
-def test_key_is_a_0400_file_of_grafanas_uid_and_not_in_the_environment(stack: Stack) -> None:
+def test_key_is_a_0400_file_of_grafanas_uid_and_not_in_the_environment(stack: TlsStack) -> None:
     key = stack.config_dir / "secrets" / "tls_key"
     info = key.stat()
     assert (info.st_uid, oct(info.st_mode & 0o777)) == (472, "0o400")
@@ -156,13 +150,13 @@ def test_key_is_a_0400_file_of_grafanas_uid_and_not_in_the_environment(stack: St
     assert not any(var.startswith(("GF_SERVER_CERT", "GF_SERVER_PROTOCOL")) for var in inspect["Config"]["Env"])
 
 
-def test_second_converge_changes_nothing(stack: Stack) -> None:
+def test_second_converge_changes_nothing(stack: TlsStack) -> None:
     again = stack.converge()
     again.assert_ok()
     assert again.recap["changed"] == 0, again.changed_tasks
 
 
-def test_grafana_module_trusts_the_certificate_with_ca_path_and_refuses_it_without(stack: Stack) -> None:
+def test_grafana_module_trusts_the_certificate_with_ca_path_and_refuses_it_without(stack: TlsStack) -> None:
     connection = {"url": stack.url, "url_username": "admin", "url_password": ADMIN_PASSWORD}
     play = stack.play("module-ca-path", [
         {"name": "With the CA file", "data2ai.grafana_stack.grafana_folder": {
@@ -183,7 +177,7 @@ def test_grafana_module_trusts_the_certificate_with_ca_path_and_refuses_it_witho
     assert missing.status_code == 404
 
 
-def test_dockers_own_healthcheck_passes_over_https(stack: Stack) -> None:
+def test_dockers_own_healthcheck_passes_over_https(stack: TlsStack) -> None:
     """The container's healthcheck (busybox wget on loopback) speaks https too, or Docker would call it unhealthy."""
     deadline = time.monotonic() + 90
     status = ""

@@ -15,18 +15,15 @@ import shutil
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from stack_testlib import DOCKER, TEST_LABEL, docker, http_get, wait_for
 
 pytestmark = pytest.mark.docker
 
-DOCKER = "/usr/bin/docker"
-TEST_LABEL = "data2ai.grafana_stack.test=1"
 NAME_PREFIX = "gsttest-img-"
 BUILD_HINT = "build the test images first: tests/images/build.sh"
 HOST_APT_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
@@ -52,39 +49,6 @@ ALL_IMAGES = [
     "redis",
     "labvm",
 ]
-
-
-def docker(
-    *args: str, check: bool = True, timeout: float = 120, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the Debian docker client; raise with its output when check fails."""
-    proc = subprocess.run([DOCKER, *args], capture_output=True, text=True, timeout=timeout, input=stdin, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
-
-
-def wait_for(
-    what: str, probe: Callable[[], bool], details: Callable[[], str] = str, timeout: float = READY_TIMEOUT
-) -> float:
-    """Poll probe until it is true; return the seconds it took, fail after timeout with details()."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if probe():
-            return time.monotonic() - start
-        time.sleep(0.25)
-    pytest.fail(f"{what} not within {timeout:.0f} s\n{details()}")
-
-
-def http_get(url: str, timeout: float = 3) -> tuple[int, str]:
-    """GET url; (status, body), status 0 when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode("utf-8", "replace")
-    except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout):
-        return 0, ""
 
 
 @dataclass
@@ -118,7 +82,7 @@ class Containers:
     def volume(self, kind: str) -> str:
         """A named, labelled volume that remove_all deletes."""
         name = f"{NAME_PREFIX}{kind}-{secrets.token_hex(4)}"
-        docker("volume", "create", "--label", TEST_LABEL, name)
+        docker("volume", "create", "--label", TEST_LABEL, name, check=True)
         self.volumes.append(name)
         return name
 
@@ -144,10 +108,10 @@ class Containers:
             run_args += ["--publish", f"127.0.0.1::{port}"]
         for key, value in (env or {}).items():
             run_args += ["--env", f"{key}={value}"]
-        docker("run", "--detach", *run_args, *docker_args, image(name), *args)
+        docker("run", "--detach", *run_args, *docker_args, image(name), *args, check=True)
         container = Container(run_args[1])
         for port in ports:
-            host = docker("port", container.name, f"{port}/tcp").stdout.splitlines()[0]
+            host = docker("port", container.name, f"{port}/tcp", check=True).stdout.splitlines()[0]
             container.ports[port] = int(host.rsplit(":", 1)[1])
         return container
 
@@ -212,7 +176,7 @@ def wait_http(container: Container, port: int, path: str) -> str:
 
 
 def image_config(name: str) -> dict:
-    return json.loads(docker("image", "inspect", "--format", "{{json .Config}}", image(name)).stdout)
+    return json.loads(docker("image", "inspect", "--format", "{{json .Config}}", image(name), check=True).stdout)
 
 
 # --- Prometheus, Alertmanager, node exporter ------------------------------------------
@@ -316,11 +280,13 @@ def wait_pg_ready(pg: Container) -> None:
         f"pg_isready on {pg.name}",
         lambda: pg.exec("pg_isready", "-h", "127.0.0.1", "-p", "5432", check=False).returncode == 0,
         details=pg.logs,
+        timeout=READY_TIMEOUT,
     )
 
 
-def container_ip(container: Container) -> str:
-    return docker("inspect", "--format", "{{.NetworkSettings.IPAddress}}", container.name).stdout.strip()
+def bridge_ip(container: Container) -> str:
+    """The container's address on Docker's default bridge."""
+    return docker("inspect", "--format", "{{.NetworkSettings.IPAddress}}", container.name, check=True).stdout.strip()
 
 
 def psql_over_tcp(pg: Container, user: str, password: str, dbname: str, sql: str) -> subprocess.CompletedProcess[str]:
@@ -333,7 +299,7 @@ def psql_over_tcp(pg: Container, user: str, password: str, dbname: str, sql: str
         "ON_ERROR_STOP=1",
         "-tA",
         "-h",
-        container_ip(pg),
+        bridge_ip(pg),
         "-U",
         user,
         "-d",
@@ -416,14 +382,14 @@ def redis_cli_ping(redis: Container) -> str:
 
 def test_redis_cli_ping_returns_pong(containers: Containers) -> None:
     redis = containers.start("redis", ports=(6379,))
-    wait_for("redis PING", lambda: redis_cli_ping(redis) == "PONG", details=redis.logs)
+    wait_for("redis PING", lambda: redis_cli_ping(redis) == "PONG", details=redis.logs, timeout=READY_TIMEOUT)
     assert redis.exec("redis-cli", "CONFIG", "GET", "dir").stdout.split() == ["dir", "/data"]
     assert redis.exec("stat", "-c", "%U", "/proc/1").stdout.strip() == "redis"
 
 
 def test_redis_answers_network_clients_because_protected_mode_is_off(containers: Containers) -> None:
     redis = containers.start("redis", ports=(6379,))
-    wait_for("redis PING", lambda: redis_cli_ping(redis) == "PONG", details=redis.logs)
+    wait_for("redis PING", lambda: redis_cli_ping(redis) == "PONG", details=redis.logs, timeout=READY_TIMEOUT)
     assert redis_ping_over_tcp(redis.ports[6379]) == b"+PONG\r\n"
 
 
@@ -441,7 +407,7 @@ def test_redis_starts_from_a_config_file_given_as_argument(containers: Container
         proc = redis.exec("redis-cli", "-p", "6390", "--no-auth-warning", "-a", "gst-redis-pw", "PING", check=False)
         return proc.stdout.strip() == "PONG"
 
-    wait_for("redis on port 6390", pong, details=redis.logs)
+    wait_for("redis on port 6390", pong, details=redis.logs, timeout=READY_TIMEOUT)
     refused = redis.exec("redis-cli", "-p", "6390", "PING", check=False)
     assert "NOAUTH" in refused.stdout + refused.stderr
 
@@ -489,7 +455,7 @@ def test_labvm_accepts_root_ssh_login_with_the_key_from_the_environment(containe
         )
         return result.returncode == 0
 
-    wait_for(f"ssh login to {vm.name}", logged_in, details=lambda: f"{result}\n{vm.logs()}")
+    wait_for(f"ssh login to {vm.name}", logged_in, details=lambda: f"{result}\n{vm.logs()}", timeout=READY_TIMEOUT)
     assert result is not None and result.stdout.strip() == "3"
 
 
@@ -498,7 +464,8 @@ def test_labvm_generates_its_own_host_keys_per_container(containers: Containers)
     second = containers.start("labvm", env={"LABVM_DOCKERD": "0"})
     key_path = "/etc/ssh/ssh_host_ed25519_key.pub"
     for vm in (first, second):
-        wait_for(f"host key in {vm.name}", lambda vm=vm: vm.exec("test", "-s", key_path, check=False).returncode == 0)
+        wait_for(f"host key in {vm.name}", lambda vm=vm: vm.exec("test", "-s", key_path, check=False).returncode == 0,
+                 timeout=READY_TIMEOUT)
     assert first.exec("cat", key_path).stdout != second.exec("cat", key_path).stdout
 
 
@@ -535,6 +502,7 @@ def test_labvm_runs_its_own_dockerd_and_removes_its_cgroups_on_stop(containers: 
         f"dockerd in {vm.name}",
         lambda: vm.exec("docker", "info", check=False).returncode == 0,
         details=lambda: vm.exec("tail", "-n", "30", "/var/log/dockerd.log", check=False).stdout,
+        timeout=READY_TIMEOUT,
     )
     saved = subprocess.run([DOCKER, "save", image("base-bookworm")], capture_output=True, check=True, timeout=120)
     loaded = subprocess.run(
@@ -547,7 +515,7 @@ def test_labvm_runs_its_own_dockerd_and_removes_its_cgroups_on_stop(containers: 
     assert loaded.returncode == 0, loaded.stderr
     vm.exec("docker", "run", "--detach", "--name", "inner", image("base-bookworm"), "sleep", "300")
     assert cgroup_dirs_named(parent), "inner containers should live under the cgroup parent"
-    docker("stop", "--time", "30", vm.name)
+    docker("stop", "--time", "30", vm.name, check=True)
     assert cgroup_dirs_named(parent) == []
 
 
@@ -571,7 +539,7 @@ def test_image_keeps_no_apt_mirror_in_its_sources_or_history(containers: Contain
         entrypoint="/bin/sh",
     )
     assert listing.returncode == 0, listing.stderr
-    history = docker("history", "--no-trunc", image(name)).stdout
+    history = docker("history", "--no-trunc", image(name), check=True).stdout
     for host in hosts:
         assert host not in listing.stdout
         assert host not in history

@@ -22,14 +22,17 @@ from pathlib import Path
 import pytest
 import yaml
 from stack_testlib import (
+    NO_PROXY,
     PlaybookRun,
-    ansible_playbook,
+    converge,
     docker,
     free_port,
     free_subnet,
     local_stack_vars,
     remove_labelled,
     require_images,
+    roles_play,
+    write_local_inventory,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "grafana"))
@@ -37,14 +40,12 @@ from grafana_harness import ADMIN, GrafanaDouble, running_grafana_doubles
 
 PREFIX = "gsttest-ix-"
 IMAGE = os.environ.get("GSTTEST_INFLUXDB_IMAGE", "data2ai-test/influxdb-double:local")
-NO_PROXY = {"http_proxy": "", "https_proxy": "", "HTTP_PROXY": "", "HTTPS_PROXY": "", "all_proxy": "",
-            "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
 
 pytestmark = pytest.mark.docker
 
 
 @dataclass
-class Stack:
+class TokenStack:
     workdir: Path
     grafana: GrafanaDouble
     influx_url: str
@@ -58,9 +59,7 @@ class Stack:
         return (self.credentials / name).read_text().strip()
 
     def converge(self, *extra: str) -> PlaybookRun:
-        run = ansible_playbook("-i", str(self.workdir / "inventory.yml"), str(self.workdir / "play.yml"), *extra,
-                               timeout=900, env=NO_PROXY)
-        run.assert_ok()
+        run = converge(self.workdir, *extra, env=NO_PROXY)
         self.runs.append(run)
         return run
 
@@ -73,41 +72,30 @@ class Stack:
 
 
 def write_play(workdir: Path, grafana: GrafanaDouble) -> None:
-    play = [{
-        "name": "The influxdb role, then Grafana's content step",
-        "hosts": "localhost",
-        "gather_facts": True,
-        "gather_subset": ["min"],
-        "tasks": [
-            {"name": "Docker engine and the test network", "ansible.builtin.import_role": {
-                "name": "data2ai.grafana_stack.docker_host"},
-             "vars": {"docker_host_required_images": [IMAGE], "docker_host_pull_missing": False}},
-            {"name": "Role influxdb", "ansible.builtin.import_role": {"name": "data2ai.grafana_stack.influxdb"}},
-            {"name": "Grafana's datasources, folders and dashboards",
-             "ansible.builtin.include_role": {"name": "data2ai.grafana_stack.grafana", "tasks_from": "content.yml"},
-             # grafana_api_url is a role var (vars/main.yml); task vars of the include take precedence over it.
-             "vars": {"grafana_api_url": grafana.url}},
-        ],
-    }]
+    play = roles_play("The influxdb role, then Grafana's content step", [IMAGE], ["influxdb"])
+    play[0]["tasks"].append(
+        {"name": "Grafana's datasources, folders and dashboards",
+         "ansible.builtin.include_role": {"name": "data2ai.grafana_stack.grafana", "tasks_from": "content.yml"},
+         # grafana_api_url is a role var (vars/main.yml); task vars of the include take precedence over it.
+         "vars": {"grafana_api_url": grafana.url}})
     (workdir / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenStack]:
     require_images(IMAGE)
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("influxdb-tokens")
     port = free_port()
     with running_grafana_doubles(workdir / "grafana") as (grafana,):
-        inventory = {"all": {"hosts": {"localhost": {
+        write_local_inventory(workdir, {
             **local_stack_vars(workdir, PREFIX, free_subnet("10.217", range(0, 100))),
             "influxdb_image": IMAGE,
             "influxdb_host_port": port,
             "grafana_admin_password": ADMIN[1],
-        }}}}
-        (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
+        })
         write_play(workdir, grafana)
-        stack = Stack(workdir, grafana, f"http://127.0.0.1:{port}")
+        stack = TokenStack(workdir, grafana, f"http://127.0.0.1:{port}")
         stack.converge("-vvv")
         try:
             yield stack
@@ -115,7 +103,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             remove_labelled(PREFIX)
 
 
-def influx(stack: Stack, method: str, path: str, token: str, body: str | dict | None = None) -> tuple[int, str]:
+def influx(stack: TokenStack, method: str, path: str, token: str, body: str | dict | None = None) -> tuple[int, str]:
     data = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if body is not None else None
     headers = {"Authorization": f"Token {token}"}
     if isinstance(body, dict):
@@ -129,16 +117,16 @@ def influx(stack: Stack, method: str, path: str, token: str, body: str | dict | 
         return exc.code, exc.read().decode()
 
 
-def query(stack: Stack, token: str, bucket: str) -> int:
+def query(stack: TokenStack, token: str, bucket: str) -> int:
     return influx(stack, "POST", "/api/v2/query?org=data2ai", token,
                   {"query": f'from(bucket: "{bucket}") |> range(start: -1h)', "type": "flux"})[0]
 
 
-def write(stack: Stack, token: str, bucket: str) -> int:
+def write(stack: TokenStack, token: str, bucket: str) -> int:
     return influx(stack, "POST", f"/api/v2/write?org=data2ai&bucket={bucket}", token, "gsttest_ix value=1")[0]
 
 
-def test_docker_inspect_shows_neither_the_operator_token_nor_the_setup_password(stack: Stack) -> None:
+def test_docker_inspect_shows_neither_the_operator_token_nor_the_setup_password(stack: TokenStack) -> None:
     inspect = docker("inspect", f"{PREFIX}influxdb", check=True).stdout
     for name in ("influxdb_admin_token", "influxdb_admin_password"):
         value = stack.secret(name)
@@ -154,7 +142,7 @@ def test_docker_inspect_shows_neither_the_operator_token_nor_the_setup_password(
         assert oct((secrets / name).stat().st_mode & 0o777) == "0o400" and (secrets / name).stat().st_uid == 1000
 
 
-def test_grafanas_influxdb_token_reads_the_training_bucket_only(stack: Stack) -> None:
+def test_grafanas_influxdb_token_reads_the_training_bucket_only(stack: TokenStack) -> None:
     admin = stack.secret("influxdb_admin_token")
     token = stack.datasource_token()
     assert token and token != admin, "Grafana's datasource holds the operator token"
@@ -173,20 +161,20 @@ def test_grafanas_influxdb_token_reads_the_training_bucket_only(stack: Stack) ->
     assert len(reads[0]["permissions"]) == 1
 
 
-def test_a_second_converge_changes_nothing(stack: Stack) -> None:
+def test_a_second_converge_changes_nothing(stack: TokenStack) -> None:
     run = stack.converge()
     assert run.recap["changed"] == 0, run.failure_context()
     assert stack.datasource_token() == stack.secret("influxdb_read_token")
 
 
-def test_the_vvv_output_shows_no_secret(stack: Stack) -> None:
+def test_the_vvv_output_shows_no_secret(stack: TokenStack) -> None:
     first = stack.runs[0].output
     assert "ESTABLISH LOCAL CONNECTION" in first, "the first converge did not run at -vvv"
     for name in ("influxdb_admin_token", "influxdb_admin_password", "influxdb_read_token"):
         assert stack.secret(name) not in first, f"{name} shows in the -vvv output"
 
 
-def test_rotating_the_admin_token_replaces_the_read_token_and_grafana_follows(stack: Stack) -> None:
+def test_rotating_the_admin_token_replaces_the_read_token_and_grafana_follows(stack: TokenStack) -> None:
     old_admin, old_read = stack.secret("influxdb_admin_token"), stack.secret("influxdb_read_token")
     run = stack.converge("-e", "influxdb_admin_token_rotate=true")
     new_admin, new_read = stack.secret("influxdb_admin_token"), stack.secret("influxdb_read_token")

@@ -16,18 +16,17 @@ import subprocess
 from pathlib import Path
 
 import pytest
-import yaml
 from stack_testlib import (
     DOCKER,
-    PlaybookRun,
-    ansible_playbook,
+    converge,
     docker,
     free_port,
     free_subnet,
     local_stack_vars,
     remove_labelled,
     require_images,
-    roles_play,
+    write_local_inventory,
+    write_roles_play,
 )
 
 PREFIX = "gsttest-pg-"
@@ -45,37 +44,23 @@ AWKWARD_ADMIN_PASSWORD = f"admin {AWKWARD[::-1]} '' \\\\ $1 %% :user end"
 pytestmark = pytest.mark.docker
 
 
-def write_play(workdir: Path) -> Path:
-    play = roles_play("PostgreSQL, Redis and Grafana (the double) on one network",
-                      [POSTGRES_IMAGE, REDIS_IMAGE, GRAFANA_IMAGE], ["postgresql", "redis", "grafana"])
-    path = workdir / "play.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
-    return path
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     require_images(POSTGRES_IMAGE, REDIS_IMAGE, GRAFANA_IMAGE)
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("postgresql-roles")
-    inventory = {"all": {"hosts": {"localhost": {
+    write_local_inventory(workdir, {
         **local_stack_vars(workdir, PREFIX, free_subnet("10.219", range(0, 100))),
         "stack_bind_address": "127.0.0.1",
         "postgresql_image": POSTGRES_IMAGE,
         "redis_image": REDIS_IMAGE,
         "grafana_image": GRAFANA_IMAGE,
         "grafana_host_port": free_port(),
-    }}}}
-    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
-    write_play(workdir)
+    })
+    write_roles_play(workdir / "play.yml", "PostgreSQL, Redis and Grafana (the double) on one network",
+                     [POSTGRES_IMAGE, REDIS_IMAGE, GRAFANA_IMAGE], ["postgresql", "redis", "grafana"])
     yield workdir
     remove_labelled(PREFIX)
-
-
-def converge(workdir: Path, *extra: str) -> PlaybookRun:
-    run = ansible_playbook("-i", str(workdir / "inventory.yml"), str(workdir / "play.yml"), *extra, timeout=900)
-    run.assert_ok()
-    return run
 
 
 def sql(query: str, *, user: str = "postgres", database: str = "grafana") -> str:
@@ -140,9 +125,7 @@ def test_a_host_of_the_old_layout_moves_to_a_grafana_role_of_its_own_and_keeps_i
     start_the_old_layout(workdir)
     assert role("grafana", as_user="grafana")["rolsuper"] is True and role("grafana", as_user="grafana")["oid"] == 10
 
-    check = ansible_playbook("-i", str(workdir / "inventory.yml"), str(workdir / "play.yml"), "--check", "--diff",
-                             timeout=900)
-    check.assert_ok()
+    converge(workdir, "--check", "--diff")
     assert role("grafana", as_user="grafana")["rolsuper"] is True, "check mode changed the roles"
 
     run = converge(workdir)
@@ -177,9 +160,7 @@ def test_grafanas_role_can_create_neither_roles_nor_databases(workdir: Path) -> 
 
 def test_a_second_converge_and_a_check_run_change_nothing(workdir: Path) -> None:
     assert converge(workdir).recap["changed"] == 0
-    check = ansible_playbook("-i", str(workdir / "inventory.yml"), str(workdir / "play.yml"), "--check", "--diff",
-                             timeout=900)
-    check.assert_ok()
+    check = converge(workdir, "--check", "--diff")
     assert check.recap["changed"] == 0, check.failure_context()
 
 

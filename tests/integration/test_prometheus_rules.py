@@ -15,11 +15,10 @@ from typing import Any, Iterator
 
 import pytest
 import yaml
-from stack_testlib import DOCKER, TEST_LABEL, require_images
+from stack_testlib import DOCKER, ROOT, TEST_LABEL, require_images
 
-REPO = Path(__file__).resolve().parents[2]
-RULES_DIR = REPO / "roles" / "prometheus" / "files" / "rules"
-RULE_TESTS_DIR = REPO / "tests" / "rules"
+RULES_DIR = ROOT / "roles" / "prometheus" / "files" / "rules"
+RULE_TESTS_DIR = ROOT / "tests" / "rules"
 IMAGE = os.environ.get("GSTTEST_PROMETHEUS_IMAGE", "data2ai-test/prometheus:local")
 SEVERITIES = {"critical", "warning", "none"}
 # Alerts that fire whatever the input; they cannot have a quiet case.
@@ -58,7 +57,7 @@ def promtool(*args: str, extra_mounts: dict[Path, str] | None = None) -> subproc
     command = [
         DOCKER, "run", "--rm", "--network", "none", "--user", "0",
         "--name", f"gsttest-promtool-{uuid.uuid4().hex[:12]}", "--label", TEST_LABEL,
-        "-v", f"{REPO}:/repo:ro", "-w", "/repo",
+        "-v", f"{ROOT}:/repo:ro", "-w", "/repo",
     ]
     for source, target in (extra_mounts or {}).items():
         command += ["-v", f"{source}:{target}:ro"]

@@ -12,15 +12,16 @@ import os
 from pathlib import Path
 
 import pytest
-import yaml
 from stack_testlib import (
     ansible_playbook,
+    converge,
     docker,
     free_subnet,
     local_stack_vars,
     remove_labelled,
     require_images,
-    roles_play,
+    write_local_inventory,
+    write_roles_play,
 )
 
 PREFIX = "gsttest-rs-"
@@ -31,32 +32,18 @@ AWKWARD_PASSWORD = "".join(chr(code) for code in range(33, 127) if chr(code) != 
 pytestmark = pytest.mark.docker
 
 
-def write_play(workdir: Path, roles: list[str]) -> Path:
-    play = roles_play("The redis role under test", [IMAGE], roles)
-    path = workdir / f"play-{'-'.join(roles)}.yml"
-    path.write_text(yaml.safe_dump(play, sort_keys=False))
-    return path
-
-
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     require_images(IMAGE)
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("redis-security")
-    inventory = {"all": {"hosts": {"localhost": {
+    write_local_inventory(workdir, {
         **local_stack_vars(workdir, PREFIX, free_subnet("10.216", range(0, 100))),
         "redis_image": IMAGE,
-    }}}}
-    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory))
+    })
+    write_roles_play(workdir / "play.yml", "The redis role under test", [IMAGE], ["redis"])
     yield workdir
     remove_labelled(PREFIX)
-
-
-def converge(workdir: Path, *extra: str, roles: tuple[str, ...] = ("redis",)) -> str:
-    run = ansible_playbook("-i", str(workdir / "inventory.yml"), str(write_play(workdir, list(roles))), *extra,
-                           timeout=600)
-    run.assert_ok()
-    return run.output
 
 
 def redis_cli(*command: str, password: str | None = None) -> str:
@@ -66,7 +53,7 @@ def redis_cli(*command: str, password: str | None = None) -> str:
 
 
 def test_redis_without_a_given_password_gets_a_generated_one_and_keeps_protected_mode(workdir: Path) -> None:
-    converge(workdir)
+    converge(workdir, timeout=600)
     generated = (workdir / "credentials" / "localhost" / "redis_password").read_text().strip()
     assert len(generated) >= 32
     assert "NOAUTH" in redis_cli("PING"), "a client without the password is refused"
@@ -77,7 +64,7 @@ def test_redis_without_a_given_password_gets_a_generated_one_and_keeps_protected
 def test_a_password_with_any_printable_character_but_a_comma_works(workdir: Path) -> None:
     settings = workdir / "awkward.json"
     settings.write_text(json.dumps({"redis_password": AWKWARD_PASSWORD}))
-    output = converge(workdir, "-e", f"@{settings}")
+    output = converge(workdir, "-e", f"@{settings}", timeout=600).output
     assert AWKWARD_PASSWORD not in output
     assert redis_cli("PING", password=AWKWARD_PASSWORD) == "PONG"
     assert redis_cli("PING", password=AWKWARD_PASSWORD[:-1]) != "PONG", "a wrong password is refused"

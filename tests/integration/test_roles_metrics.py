@@ -26,15 +26,18 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from stack_testlib import (
+    TEST_LABEL_KEY,
+    ConvergedTwice,
     PlaybookRun,
+    RolesStack,
     ansible_playbook,
+    converged_twice,
     docker,
     free_port,
     free_subnet,
@@ -42,15 +45,13 @@ from stack_testlib import (
     http_get,
     http_request,
     inspect_container,
-    remove_labelled,
-    require_images,
+    roles_play,
     wait_for,
+    write_local_inventory,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "gsttest-rm-"
 NETWORK = f"{PREFIX}net"
-TEST_LABEL_KEY = "data2ai.grafana_stack.test"
 ROLES = ("node_exporter", "cadvisor", "alertmanager", "prometheus")
 IMAGES = {
     "prometheus": "data2ai-test/prometheus:local",
@@ -81,17 +82,12 @@ pytestmark = pytest.mark.docker
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Stack:
-    workdir: Path
-    ports: dict[str, int]
+class MetricsStack(RolesStack):
+    """The four metrics roles, converged by converge.yml."""
 
     @property
     def base_dir(self) -> Path:
         return self.workdir / "stack"
-
-    def url(self, port_name: str, path: str) -> str:
-        return f"http://127.0.0.1:{self.ports[port_name]}{path}"
 
     def converge(self, extra_vars: dict[str, Any] | None = None, playbook: str = "converge.yml") -> PlaybookRun:
         arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / playbook)]
@@ -112,8 +108,8 @@ class Stack:
         return document["data"]
 
 
-def write_inventory(workdir: Path, ports: dict[str, int]) -> None:
-    host_vars = {
+def metrics_host_vars(workdir: Path, ports: dict[str, int]) -> dict[str, Any]:
+    return {
         "ansible_connection": "local",
         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
         "stack_prefix": PREFIX,
@@ -140,41 +136,20 @@ def write_inventory(workdir: Path, ports: dict[str, int]) -> None:
         "alertmanager_email_auth_username": "alertmanager",
         **DUMMY_SECRETS,
     }
-    inventory = {"all": {"hosts": {"localhost": host_vars}}}
-    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory, sort_keys=False))
 
 
-def write_playbook(workdir: Path) -> None:
-    play = {
-        "name": "Converge the node_exporter, cadvisor, alertmanager and prometheus roles",
-        "hosts": "localhost",
-        # docker_host needs the service manager and OS family.
-        "gather_facts": True,
-        "gather_subset": ["min"],
-        "tasks": [
-            {
-                "name": "Docker engine, the test images and the test network",
-                "ansible.builtin.import_role": {"name": "data2ai.grafana_stack.docker_host"},
-                "vars": {
-                    "docker_host_required_images": list(IMAGES.values()),
-                    "docker_host_pull_missing": False,
-                },
-            },
-            *(
-                {"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
-                for role in ROLES
-            ),
-            {
-                "name": "Hand the roles' health checks to the test",
-                "ansible.builtin.copy": {
-                    "content": "{{ [" + ", ".join(f"{role}_health_check" for role in ROLES) + "] | to_json }}",
-                    "dest": str(workdir / "health_checks.json"),
-                    "mode": "0644",
-                },
-            },
-        ],
-    }
-    (workdir / "converge.yml").write_text(yaml.safe_dump([play], sort_keys=False))
+def write_metrics_playbooks(workdir: Path) -> None:
+    play = roles_play("Converge the node_exporter, cadvisor, alertmanager and prometheus roles", list(IMAGES.values()),
+                      list(ROLES))
+    play[0]["tasks"].append({
+        "name": "Hand the roles' health checks to the test",
+        "ansible.builtin.copy": {
+            "content": "{{ [" + ", ".join(f"{role}_health_check" for role in ROLES) + "] | to_json }}",
+            "dest": str(workdir / "health_checks.json"),
+            "mode": "0644",
+        },
+    })
+    (workdir / "converge.yml").write_text(yaml.safe_dump(play, sort_keys=False))
     # The prometheus role's reload on its own, as its handler runs it.
     reload_play = {
         "name": "Reload Prometheus as the role's handler does",
@@ -192,7 +167,7 @@ def write_playbook(workdir: Path) -> None:
 # --------------------------------------------------------------------------
 
 
-def container_ip(name: str) -> str:
+def ip_on_test_network(name: str) -> str:
     return inspect_container(name)["NetworkSettings"]["Networks"][NETWORK]["IPAddress"]
 
 
@@ -201,13 +176,13 @@ def check_passes(check: dict[str, Any]) -> bool:
     if "port" not in check:
         return state.get("Health", {}).get("Status") == "healthy"
     # An HTTP probe of the container's address on the test network, which this test created.
-    status, body = http_get(f"http://{container_ip(check['container'])}:{check['port']}{check['path']}")
+    status, body = http_get(f"http://{ip_on_test_network(check['container'])}:{check['port']}{check['path']}")
     if status not in check.get("status", [200]):
         return False
     return not (check.get("body_regex") and not re.search(check["body_regex"], body))
 
 
-def wait_until_healthy(stack: Stack) -> None:
+def wait_until_checks_pass(stack: MetricsStack) -> None:
     for check in stack.health_checks():
         wait_for(f"{check['name']} healthy ({check})", lambda check=check: check_passes(check))
 
@@ -223,37 +198,22 @@ def container_identity(name: str) -> tuple[str, str, bool]:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Converged:
-    stack: Stack
-    first: PlaybookRun
-    second: PlaybookRun
-
-
 @pytest.fixture(scope="module")
-def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
-    if docker("version", check=False).returncode != 0:
-        pytest.fail("the Docker engine does not answer /usr/bin/docker version")
-    require_images(*IMAGES.values())
+def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConvergedTwice]:
     workdir = tmp_path_factory.mktemp("roles_metrics")
     ports = {name: free_port() for name in ("prometheus", "alertmanager", "cadvisor")}
-    stack = Stack(workdir, ports)
-    remove_labelled(PREFIX)
-    try:
-        write_inventory(workdir, ports)
-        write_playbook(workdir)
-        first = stack.converge()
-        first.assert_ok()
-        wait_until_healthy(stack)
-        second = stack.converge()
-        second.assert_ok()
-        yield Converged(stack, first, second)
-    finally:
-        remove_labelled(PREFIX)
+    stack = MetricsStack(workdir, ports)
+
+    def prepare() -> None:
+        write_local_inventory(workdir, metrics_host_vars(workdir, ports))
+        write_metrics_playbooks(workdir)
+
+    yield from converged_twice(stack, PREFIX, list(IMAGES.values()), prepare,
+                               between=lambda: wait_until_checks_pass(stack))
 
 
 @pytest.fixture
-def stack(converged: Converged) -> Stack:
+def stack(converged: ConvergedTwice) -> MetricsStack:
     return converged.stack
 
 
@@ -270,7 +230,7 @@ def name_of(component: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def test_second_converge_changes_nothing(converged: Converged) -> None:
+def test_second_converge_changes_nothing(converged: ConvergedTwice) -> None:
     assert converged.first.recap["changed"] > 0
     assert converged.second.recap["changed"] == 0, converged.second.changed_tasks
 
@@ -284,27 +244,27 @@ def inspect_network(name: str) -> dict[str, Any]:
     return json.loads(docker("network", "inspect", name, check=True).stdout)[0]
 
 
-def test_containers_join_the_network_under_their_component_names(stack: Stack) -> None:
+def test_containers_join_the_network_under_their_component_names(stack: MetricsStack) -> None:
     for component in ("prometheus", "alertmanager", "cadvisor"):
         networks = inspect_container(name_of(component))["NetworkSettings"]["Networks"]
         assert component in networks[NETWORK]["Aliases"], f"{component}: {networks[NETWORK]['Aliases']}"
 
 
-def test_prometheus_is_ready_on_its_port_published_on_loopback(stack: Stack) -> None:
+def test_prometheus_is_ready_on_its_port_published_on_loopback(stack: MetricsStack) -> None:
     status, body = http_get(stack.url("prometheus", "/-/ready"))
     assert status == 200, body
     bindings = inspect_container(name_of("prometheus"))["HostConfig"]["PortBindings"]["9090/tcp"]
     assert bindings == [{"HostIp": "127.0.0.1", "HostPort": str(stack.ports["prometheus"])}]
 
 
-def test_prometheus_keeps_30_days_and_accepts_remote_write(stack: Stack) -> None:
+def test_prometheus_keeps_30_days_and_accepts_remote_write(stack: MetricsStack) -> None:
     flags = stack.prometheus_api("status/flags")
     assert flags["storage.tsdb.retention.time"] == "30d"
     assert flags["storage.tsdb.path"] == "/prometheus"
     assert flags["web.enable-remote-write-receiver"] == "true"
 
 
-def test_the_lifecycle_api_is_off_so_quit_and_reload_answer_403(stack: Stack) -> None:
+def test_the_lifecycle_api_is_off_so_quit_and_reload_answer_403(stack: MetricsStack) -> None:
     """Without --web.enable-lifecycle, Prometheus answers POST and PUT on /-/quit and /-/reload with 403 "Lifecycle
     API is not enabled." (prometheus/prometheus web/web.go, the forbiddenAPINotEnabled handler)."""
     assert stack.prometheus_api("status/flags")["web.enable-lifecycle"] == "false"
@@ -318,7 +278,7 @@ def test_the_lifecycle_api_is_off_so_quit_and_reload_answer_403(stack: Stack) ->
     assert http_get(stack.url("prometheus", "/-/ready"))[0] == 200
 
 
-def test_prometheus_stores_the_exemplars_tempo_sends(stack: Stack) -> None:
+def test_prometheus_stores_the_exemplars_tempo_sends(stack: MetricsStack) -> None:
     assert stack.prometheus_api("status/flags")["enable-feature"] == "exemplar-storage"
     # The exemplar storage has room only when the feature is on: 0 without the flag, 100000 (the default) with it.
     status, body = http_get(stack.url("prometheus", "/metrics"))
@@ -327,7 +287,7 @@ def test_prometheus_stores_the_exemplars_tempo_sends(stack: Stack) -> None:
         [line for line in body.splitlines() if "exemplar_max" in line]
 
 
-def test_prometheus_scrapes_every_component_of_the_stack_by_its_name(stack: Stack) -> None:
+def test_prometheus_scrapes_every_component_of_the_stack_by_its_name(stack: MetricsStack) -> None:
     targets = stack.prometheus_api("targets")["activeTargets"]
     jobs = {target["labels"]["job"]: target["scrapeUrl"] for target in targets}
     assert jobs == {
@@ -341,7 +301,7 @@ def test_prometheus_scrapes_every_component_of_the_stack_by_its_name(stack: Stac
     }
 
 
-def test_node_exporter_cadvisor_and_alertmanager_are_scraped(stack: Stack) -> None:
+def test_node_exporter_cadvisor_and_alertmanager_are_scraped(stack: MetricsStack) -> None:
     def up(job: str) -> bool:
         result = stack.prometheus_api("query", query=f'up{{job="{job}"}}')["result"]
         return bool(result) and result[0]["value"][1] == "1"
@@ -352,12 +312,12 @@ def test_node_exporter_cadvisor_and_alertmanager_are_scraped(stack: Stack) -> No
     assert stack.prometheus_api("query", query="node_memory_MemTotal_bytes")["result"]
 
 
-def test_prometheus_loads_the_roles_alert_rules(stack: Stack) -> None:
+def test_prometheus_loads_the_roles_alert_rules(stack: MetricsStack) -> None:
     groups = {group["name"] for group in stack.prometheus_api("rules")["groups"]}
     assert groups == {"targets", "alerting", "node", "containers"}
 
 
-def test_watchdog_goes_from_prometheus_to_alertmanager(stack: Stack) -> None:
+def test_watchdog_goes_from_prometheus_to_alertmanager(stack: MetricsStack) -> None:
     def watchdog_in_alertmanager() -> bool:
         status, body = http_get(stack.url("alertmanager", "/api/v2/alerts"))
         return status == 200 and any(alert["labels"].get("alertname") == "Watchdog" for alert in json.loads(body))
@@ -365,7 +325,7 @@ def test_watchdog_goes_from_prometheus_to_alertmanager(stack: Stack) -> None:
     wait_for("the Watchdog alert in Alertmanager", watchdog_in_alertmanager)
 
 
-def test_node_exporter_runs_as_upstream_documents_and_listens_on_the_gateway_only(stack: Stack) -> None:
+def test_node_exporter_runs_as_upstream_documents_and_listens_on_the_gateway_only(stack: MetricsStack) -> None:
     container = inspect_container(name_of("node-exporter"))
     host_config = container["HostConfig"]
     assert (host_config["NetworkMode"], host_config["PidMode"], host_config["Privileged"]) == ("host", "host", False)
@@ -378,7 +338,7 @@ def test_node_exporter_runs_as_upstream_documents_and_listens_on_the_gateway_onl
     assert status == 200, "the host reaches Node Exporter on the stack network's gateway"
 
 
-def test_node_exporter_reports_the_hosts_network_interfaces(stack: Stack) -> None:
+def test_node_exporter_reports_the_hosts_network_interfaces(stack: MetricsStack) -> None:
     """The test network's bridge (br-<id>) exists only in the host's network namespace: a Node Exporter in a
     container namespace of its own would report its eth0 and lo only."""
     bridge = "br-" + inspect_network(NETWORK)["Id"][:12]
@@ -390,7 +350,7 @@ def test_node_exporter_reports_the_hosts_network_interfaces(stack: Stack) -> Non
     wait_for(f"node_network_up for the host's bridge {bridge}", bridge_reported)
 
 
-def test_cadvisor_runs_unprivileged_without_devices_when_told(stack: Stack) -> None:
+def test_cadvisor_runs_unprivileged_without_devices_when_told(stack: MetricsStack) -> None:
     container = inspect_container(name_of("cadvisor"))
     assert container["HostConfig"]["Privileged"] is False
     assert not container["HostConfig"]["Devices"]
@@ -399,7 +359,7 @@ def test_cadvisor_runs_unprivileged_without_devices_when_told(stack: Stack) -> N
     assert (status, body.strip()) == (200, "ok")
 
 
-def test_receiver_secrets_are_private_files_and_never_printed(converged: Converged) -> None:
+def test_receiver_secrets_are_private_files_and_never_printed(converged: ConvergedTwice) -> None:
     secrets_dir = converged.stack.base_dir / "alertmanager" / "secrets"
     for variable, file_name in SECRET_FILES.items():
         path = secrets_dir / file_name
@@ -420,7 +380,7 @@ def test_receiver_secrets_are_private_files_and_never_printed(converged: Converg
 # --------------------------------------------------------------------------
 
 
-def test_an_added_rule_file_goes_live_by_reload_and_goes_away_when_dropped(stack: Stack, tmp_path: Path) -> None:
+def test_an_added_rule_file_goes_live_by_reload_and_goes_away_when_dropped(stack: MetricsStack, tmp_path: Path) -> None:
     rule_file = tmp_path / "gsttest_extra.yaml"
     rule_file.write_text(
         "groups:\n  - name: gsttest_extra\n    rules:\n      - record: gsttest:up:sum\n        expr: sum(up)\n",
@@ -441,13 +401,13 @@ def test_an_added_rule_file_goes_live_by_reload_and_goes_away_when_dropped(stack
     assert container_identity(name_of("prometheus")) == before
 
 
-def loaded_jobs(stack: Stack) -> set[str]:
+def loaded_jobs(stack: MetricsStack) -> set[str]:
     """The scrape jobs of the configuration Prometheus runs now (/api/v1/status/config)."""
     loaded = yaml.safe_load(stack.prometheus_api("status/config")["yaml"])
     return {job["job_name"] for job in loaded.get("scrape_configs") or []}
 
 
-def test_a_new_scrape_job_goes_live_by_sighup_without_the_lifecycle_api(stack: Stack) -> None:
+def test_a_new_scrape_job_goes_live_by_sighup_without_the_lifecycle_api(stack: MetricsStack) -> None:
     extra_job = {"job_name": "gsttest-extra", "static_configs": [{"targets": ["localhost:9090"]}]}
     before = container_identity(name_of("prometheus"))
     added = stack.converge({"prometheus_extra_scrape_configs": [extra_job]})
@@ -467,7 +427,7 @@ def test_a_new_scrape_job_goes_live_by_sighup_without_the_lifecycle_api(stack: S
     assert container_identity(name_of("prometheus")) == before
 
 
-def test_a_configuration_prometheus_rejects_on_reload_fails_the_play(stack: Stack) -> None:
+def test_a_configuration_prometheus_rejects_on_reload_fails_the_play(stack: MetricsStack) -> None:
     """promtool stops a bad file before it goes live; this is the case it cannot see (a file changed behind the
     role's back, or one the running Prometheus reads differently): the reload's own result must fail the play."""
     config_file = stack.base_dir / "prometheus" / "prometheus.yml"
@@ -493,7 +453,7 @@ def test_a_configuration_prometheus_rejects_on_reload_fails_the_play(stack: Stac
     assert container_identity(name_of("prometheus")) == before
 
 
-def test_a_changed_route_goes_live_by_reload(stack: Stack) -> None:
+def test_a_changed_route_goes_live_by_reload(stack: MetricsStack) -> None:
     before = container_identity(name_of("alertmanager"))
     changed = stack.converge({"alertmanager_group_wait": "21s"})
     changed.assert_ok()
@@ -509,7 +469,7 @@ def test_a_changed_route_goes_live_by_reload(stack: Stack) -> None:
 # --------------------------------------------------------------------------
 
 
-def test_a_broken_rule_stops_the_play_and_leaves_prometheus_untouched(stack: Stack, tmp_path: Path) -> None:
+def test_a_broken_rule_stops_the_play_and_leaves_prometheus_untouched(stack: MetricsStack, tmp_path: Path) -> None:
     broken = tmp_path / "gsttest_broken.yml"
     broken.write_text(
         "groups:\n  - name: gsttest_broken\n    rules:\n      - alert: Broken\n        expr: rate(up[5m] > 0\n",
@@ -528,7 +488,7 @@ def test_a_broken_rule_stops_the_play_and_leaves_prometheus_untouched(stack: Sta
     assert "gsttest_broken" not in {group["name"] for group in stack.prometheus_api("rules")["groups"]}
 
 
-def test_a_route_to_a_missing_receiver_stops_the_play_and_leaves_alertmanager_untouched(stack: Stack) -> None:
+def test_a_route_to_a_missing_receiver_stops_the_play_and_leaves_alertmanager_untouched(stack: MetricsStack) -> None:
     config_file = stack.base_dir / "alertmanager" / "alertmanager.yml"
     config_before = config_file.read_text(encoding="utf-8")
     before = container_identity(name_of("alertmanager"))
@@ -547,7 +507,7 @@ def test_a_route_to_a_missing_receiver_stops_the_play_and_leaves_alertmanager_un
 # --------------------------------------------------------------------------
 
 
-def test_the_lifecycle_api_is_served_only_when_asked_for(stack: Stack) -> None:
+def test_the_lifecycle_api_is_served_only_when_asked_for(stack: MetricsStack) -> None:
     stack.converge({"prometheus_web_enable_lifecycle": True}).assert_ok()
     wait_for("Prometheus ready", lambda: http_get(stack.url("prometheus", "/-/ready"))[0] == 200)
     assert stack.prometheus_api("status/flags")["web.enable-lifecycle"] == "true"

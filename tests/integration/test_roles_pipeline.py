@@ -17,29 +17,31 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from stack_testlib import (
+    TEST_LABEL_KEY,
+    ConvergedTwice,
     PlaybookRun,
+    RolesStack,
     ansible_playbook,
+    converged_twice,
     docker,
     free_port,
     free_subnet,
     http_get,
     inspect_container,
-    remove_labelled,
-    require_images,
+    local_stack_vars,
+    roles_play,
     wait_for,
+    write_local_inventory,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "gsttest-rp-"
 NETWORK = f"{PREFIX}net"
-TEST_LABEL_KEY = "data2ai.grafana_stack.test"
 ROLES = ("influxdb", "loki", "tempo", "promtail")
 DOUBLE_IMAGES = {
     "loki": "data2ai-test/loki-double:local",
@@ -86,17 +88,12 @@ def dig(document: Any, dotted: str) -> Any:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Stack:
-    workdir: Path
-    ports: dict[str, int]
+class PipelineStack(RolesStack):
+    """The four pipeline roles, converged by converge.yml."""
 
     @property
     def credentials_dir(self) -> Path:
         return self.workdir / "credentials" / "localhost"
-
-    def url(self, port_name: str, path: str) -> str:
-        return f"http://127.0.0.1:{self.ports[port_name]}{path}"
 
     def converge(self, *arguments: str) -> PlaybookRun:
         """Run the playbook; each argument is an extra var (key=value) or an ansible-playbook option (--check)."""
@@ -106,17 +103,10 @@ class Stack:
         return ansible_playbook(*command, timeout=PLAYBOOK_TIMEOUT)
 
 
-def write_inventory(workdir: Path, ports: dict[str, int]) -> None:
-    host_vars = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-        "stack_prefix": PREFIX,
-        "stack_network": NETWORK,
-        "stack_subnet": free_subnet("10.213", range(200, 256)),
-        "stack_base_dir": str(workdir / "stack"),
-        "stack_labels": {TEST_LABEL_KEY: "1"},
+def pipeline_host_vars(workdir: Path, ports: dict[str, int]) -> dict[str, Any]:
+    return {
+        **local_stack_vars(workdir, PREFIX, free_subnet("10.213", range(200, 256))),
         "stack_bind_address": "127.0.0.1",
-        "stack_credentials_dir": str(workdir / "credentials"),
         **{f"{role}_image": image for role, image in DOUBLE_IMAGES.items()},
         "tempo_volume_init_image": VOLUME_INIT_IMAGE,
         "loki_host_port": ports["loki"],
@@ -125,39 +115,19 @@ def write_inventory(workdir: Path, ports: dict[str, int]) -> None:
         "tempo_otlp_http_host_port": ports["tempo_otlp_http"],
         "influxdb_host_port": ports["influxdb"],
     }
-    inventory = {"all": {"hosts": {"localhost": host_vars}}}
-    (workdir / "inventory.yml").write_text(yaml.safe_dump(inventory, sort_keys=False))
 
 
-def write_playbook(workdir: Path) -> None:
-    play = {
-        "name": "Converge the loki, tempo, promtail and influxdb roles against their test doubles",
-        "hosts": "localhost",
-        "gather_facts": True,
-        "gather_subset": ["min"],
-        "tasks": [
-            {
-                "name": "Docker engine, the double images and the test network",
-                "ansible.builtin.import_role": {"name": "data2ai.grafana_stack.docker_host"},
-                "vars": {
-                    "docker_host_required_images": [*DOUBLE_IMAGES.values(), VOLUME_INIT_IMAGE],
-                    "docker_host_pull_missing": False,
-                },
-            },
-            *(
-                {"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
-                for role in ROLES
-            ),
-            {
-                "name": "Wait for the four services, as site.yml's layer wait does",
-                "data2ai.grafana_stack.service_health": {
-                    "checks": "{{ [" + ", ".join(f"{role}_health_check" for role in ROLES) + "] }}",
-                    "timeout": READY_TIMEOUT,
-                },
-            },
-        ],
-    }
-    (workdir / "converge.yml").write_text(yaml.safe_dump([play], sort_keys=False))
+def write_pipeline_playbook(workdir: Path) -> None:
+    play = roles_play("Converge the loki, tempo, promtail and influxdb roles against their test doubles",
+                      [*DOUBLE_IMAGES.values(), VOLUME_INIT_IMAGE], list(ROLES))
+    play[0]["tasks"].append({
+        "name": "Wait for the four services, as site.yml's layer wait does",
+        "data2ai.grafana_stack.service_health": {
+            "checks": "{{ [" + ", ".join(f"{role}_health_check" for role in ROLES) + "] }}",
+            "timeout": READY_TIMEOUT,
+        },
+    })
+    (workdir / "converge.yml").write_text(yaml.safe_dump(play, sort_keys=False))
 
 
 # --------------------------------------------------------------------------
@@ -165,32 +135,17 @@ def write_playbook(workdir: Path) -> None:
 # --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Converged:
-    stack: Stack
-    first: PlaybookRun
-    second: PlaybookRun
-
-
 @pytest.fixture(scope="module")
-def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
-    if docker("version", check=False).returncode != 0:
-        pytest.fail("the Docker engine does not answer /usr/bin/docker version")
-    require_images(*DOUBLE_IMAGES.values(), VOLUME_INIT_IMAGE)
+def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConvergedTwice]:
     workdir = tmp_path_factory.mktemp("roles_pipeline")
     ports = {name: free_port() for name in ("loki", "tempo", "tempo_otlp_grpc", "tempo_otlp_http", "influxdb")}
-    stack = Stack(workdir, ports)
-    remove_labelled(PREFIX)
-    try:
-        write_inventory(workdir, ports)
-        write_playbook(workdir)
-        first = stack.converge()
-        first.assert_ok()
-        second = stack.converge()
-        second.assert_ok()
-        yield Converged(stack, first, second)
-    finally:
-        remove_labelled(PREFIX)
+    stack = PipelineStack(workdir, ports)
+
+    def prepare() -> None:
+        write_local_inventory(workdir, pipeline_host_vars(workdir, ports))
+        write_pipeline_playbook(workdir)
+
+    yield from converged_twice(stack, PREFIX, [*DOUBLE_IMAGES.values(), VOLUME_INIT_IMAGE], prepare)
 
 
 # --------------------------------------------------------------------------
@@ -198,7 +153,7 @@ def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
 # --------------------------------------------------------------------------
 
 
-def test_first_converge_creates_the_four_containers_on_the_test_network(converged: Converged) -> None:
+def test_first_converge_creates_the_four_containers_on_the_test_network(converged: ConvergedTwice) -> None:
     assert converged.first.recap["changed"] > 0
     for role in ROLES:
         info = inspect_container(f"{PREFIX}{role}")
@@ -208,12 +163,12 @@ def test_first_converge_creates_the_four_containers_on_the_test_network(converge
         assert role in aliases, f"{role} lacks its network alias: {aliases}"
 
 
-def test_second_converge_changes_nothing(converged: Converged) -> None:
+def test_second_converge_changes_nothing(converged: ConvergedTwice) -> None:
     second = converged.second
     assert second.recap["changed"] == 0, f"changed on the second run: {second.changed_tasks}\n{second.output[-6000:]}"
 
 
-def test_ports_are_published_on_127_0_0_1_only_and_promtail_not_at_all(converged: Converged) -> None:
+def test_ports_are_published_on_127_0_0_1_only_and_promtail_not_at_all(converged: ConvergedTwice) -> None:
     expected = {
         "loki": {"3100/tcp": converged.stack.ports["loki"]},
         "tempo": {
@@ -232,7 +187,7 @@ def test_ports_are_published_on_127_0_0_1_only_and_promtail_not_at_all(converged
         assert published == {port: [("127.0.0.1", host)] for port, host in ports.items()}, role
 
 
-def test_loki_is_ready_and_runs_744h_retention_with_a_delete_request_store(converged: Converged) -> None:
+def test_loki_is_ready_and_runs_744h_retention_with_a_delete_request_store(converged: ConvergedTwice) -> None:
     stack = converged.stack
     status, body = http_get(stack.url("loki", "/ready"))
     assert (status, body.strip()) == (200, "ready")
@@ -247,7 +202,7 @@ def test_loki_is_ready_and_runs_744h_retention_with_a_delete_request_store(conve
     assert duration_seconds(period["index"]["period"]) == 24 * 3600
 
 
-def test_tempo_receivers_bind_all_addresses_and_blocks_are_kept_720h(converged: Converged) -> None:
+def test_tempo_receivers_bind_all_addresses_and_blocks_are_kept_720h(converged: ConvergedTwice) -> None:
     stack = converged.stack
     assert http_get(stack.url("tempo", "/ready"))[0] == 200
     status, body = http_get(stack.url("tempo", "/status/config"))
@@ -269,7 +224,7 @@ def test_tempo_receivers_bind_all_addresses_and_blocks_are_kept_720h(converged: 
     assert not {"compactor", "ingester", "metrics_generator_client"} & set(config), "2.10 blocks in a 3.x config"
 
 
-def test_tempo_data_volume_belongs_to_uid_10001(converged: Converged) -> None:
+def test_tempo_data_volume_belongs_to_uid_10001(converged: ConvergedTwice) -> None:
     owner = docker(
         "run",
         "--rm",
@@ -289,7 +244,7 @@ def test_tempo_data_volume_belongs_to_uid_10001(converged: Converged) -> None:
     assert owner == "10001:10001"
 
 
-def test_influxdb_is_set_up_with_the_training_bucket_kept_30d(converged: Converged) -> None:
+def test_influxdb_is_set_up_with_the_training_bucket_kept_30d(converged: ConvergedTwice) -> None:
     stack = converged.stack
     status, body = http_get(stack.url("influxdb", "/health"))
     assert status == 200 and json.loads(body)["status"] == "pass"
@@ -306,7 +261,7 @@ def test_influxdb_is_set_up_with_the_training_bucket_kept_30d(converged: Converg
     assert status == 200 and "data2ai" in [org["name"] for org in json.loads(body)["orgs"]]
 
 
-def test_influxdb_credentials_are_generated_on_the_controller_with_mode_0600(converged: Converged) -> None:
+def test_influxdb_credentials_are_generated_on_the_controller_with_mode_0600(converged: ConvergedTwice) -> None:
     directory = converged.stack.credentials_dir
     assert directory.stat().st_mode & 0o777 == 0o700
     for name in ("influxdb_admin_password", "influxdb_admin_token"):
@@ -317,13 +272,13 @@ def test_influxdb_credentials_are_generated_on_the_controller_with_mode_0600(con
         assert secret not in converged.first.output and secret not in converged.second.output, f"{name} was logged"
 
 
-def test_influxdb_healthcheck_runs_curl_inside_the_container(converged: Converged) -> None:
+def test_influxdb_healthcheck_runs_curl_inside_the_container(converged: ConvergedTwice) -> None:
     health = inspect_container(f"{PREFIX}influxdb")["State"]["Health"]
     assert health["Status"] == "healthy"
     assert inspect_container(f"{PREFIX}influxdb")["Config"]["Healthcheck"]["Test"][:2] == ["CMD", "curl"]
 
 
-def test_promtail_is_healthy_and_reads_docker_through_the_socket(converged: Converged) -> None:
+def test_promtail_is_healthy_and_reads_docker_through_the_socket(converged: ConvergedTwice) -> None:
     info = inspect_container(f"{PREFIX}promtail")
     assert info["State"]["Health"]["Status"] == "healthy"
     mounts = {mount["Destination"]: mount for mount in info["Mounts"]}
@@ -332,7 +287,7 @@ def test_promtail_is_healthy_and_reads_docker_through_the_socket(converged: Conv
     assert mounts["/var/lib/promtail"]["Name"] == f"{PREFIX}promtail_positions"
 
 
-def test_promtail_ships_container_logs_to_loki_labelled_by_container(converged: Converged) -> None:
+def test_promtail_ships_container_logs_to_loki_labelled_by_container(converged: ConvergedTwice) -> None:
     stack = converged.stack
 
     def label_values(label: str) -> list[str]:
@@ -346,13 +301,13 @@ def test_promtail_ships_container_logs_to_loki_labelled_by_container(converged: 
     wait_for(f"jobs {sorted(expected_jobs)} in Loki", lambda: expected_jobs <= set(label_values("job")))
 
 
-def test_check_mode_on_the_converged_stack_predicts_no_change(converged: Converged) -> None:
+def test_check_mode_on_the_converged_stack_predicts_no_change(converged: ConvergedTwice) -> None:
     run = converged.stack.converge("--check")
     run.assert_ok()
     assert run.recap["changed"] == 0, f"check mode predicts changes: {run.changed_tasks}"
 
 
-def test_changed_loki_setting_restarts_loki_and_the_new_value_goes_live(converged: Converged) -> None:
+def test_changed_loki_setting_restarts_loki_and_the_new_value_goes_live(converged: ConvergedTwice) -> None:
     """Runs last: it leaves Loki with a different retention period."""
     stack = converged.stack
     before = inspect_container(f"{PREFIX}loki")

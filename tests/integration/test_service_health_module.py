@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack_testlib import venv_bin
+from stack_testlib import ROOT, venv_bin
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 MODULE = "data2ai.grafana_stack.service_health"
 
 
@@ -35,7 +34,7 @@ MODULE = "data2ai.grafana_stack.service_health"
 
 
 @dataclass(frozen=True)
-class Reply:
+class ScriptedReply:
     status: int = 200
     body: str = "ok"
     content_type: str = "text/plain; charset=utf-8"
@@ -45,11 +44,11 @@ class Reply:
 class ScriptedEndpoint:
     """Answers with its replies in order, repeating the last one forever."""
 
-    replies: Sequence[Reply]
+    replies: Sequence[ScriptedReply]
     requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def next_reply(self) -> Reply:
+    def next_reply(self) -> ScriptedReply:
         with self.lock:
             reply = self.replies[min(self.requests, len(self.replies) - 1)]
             self.requests += 1
@@ -66,7 +65,7 @@ class LocalHealthServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 endpoint = endpoints.get(self.path)
-                reply = endpoint.next_reply() if endpoint else Reply(404, "no such path")
+                reply = endpoint.next_reply() if endpoint else ScriptedReply(404, "no such path")
                 payload = reply.body.encode("utf-8")
                 self.send_response(reply.status)
                 self.send_header("Content-Type", reply.content_type)
@@ -81,8 +80,8 @@ class LocalHealthServer:
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
-    def serve(self, path: str, *replies: Reply) -> ScriptedEndpoint:
-        endpoint = ScriptedEndpoint(replies=replies or (Reply(),))
+    def serve(self, path: str, *replies: ScriptedReply) -> ScriptedEndpoint:
+        endpoint = ScriptedEndpoint(replies=replies or (ScriptedReply(),))
         self.endpoints[path] = endpoint
         return endpoint
 
@@ -144,9 +143,9 @@ def ansible_env(tmp_path: Path) -> dict[str, str]:
             "ANSIBLE_RETRY_FILES_ENABLED": "0",
         }
     )
-    if not (REPO_ROOT / "ansible.cfg").exists():
+    if not (ROOT / "ansible.cfg").exists():
         # Without the repo's ansible.cfg, resolve the FQCN through the symlinked tree.
-        env["ANSIBLE_COLLECTIONS_PATH"] = str(REPO_ROOT / "collections")
+        env["ANSIBLE_COLLECTIONS_PATH"] = str(ROOT / "collections")
     return env
 
 
@@ -196,7 +195,7 @@ def run_module_in_playbook(tmp_path: Path, module_args: dict[str, Any], check: b
         command.append("--check")
     process = subprocess.run(
         command,
-        cwd=REPO_ROOT,
+        cwd=ROOT,
         env=ansible_env(tmp_path),
         capture_output=True,
         text=True,
@@ -213,9 +212,9 @@ def run_module_in_playbook(tmp_path: Path, module_args: dict[str, Any], check: b
 
 
 def test_services_ready_at_once_and_after_polls_report_time_to_ready(tmp_path: Path, server: LocalHealthServer) -> None:
-    server.serve("/api/health", Reply(200, '{"database": "ok", "version": "double"}'))
-    not_yet = Reply(503, "Ingester not ready: waiting for 15s after being ready")
-    loki = server.serve("/ready", not_yet, not_yet, not_yet, Reply(200, "ready"))
+    server.serve("/api/health", ScriptedReply(200, '{"database": "ok", "version": "double"}'))
+    not_yet = ScriptedReply(503, "Ingester not ready: waiting for 15s after being ready")
+    loki = server.serve("/ready", not_yet, not_yet, not_yet, ScriptedReply(200, "ready"))
 
     run = run_module_in_playbook(
         tmp_path,
@@ -253,9 +252,9 @@ def test_services_ready_at_once_and_after_polls_report_time_to_ready(tmp_path: P
 def test_timeout_fails_with_one_readable_line_per_unhealthy_service(
     tmp_path: Path, server: LocalHealthServer, refused_url: str
 ) -> None:
-    server.serve("/ready", Reply(503, "Ingester not ready: waiting for 15s after being ready"))
-    server.serve("/api/health", Reply(200, '{"database": "failing"}'))
-    server.serve("/-/healthy", Reply(200, "Healthy"))
+    server.serve("/ready", ScriptedReply(503, "Ingester not ready: waiting for 15s after being ready"))
+    server.serve("/api/health", ScriptedReply(200, '{"database": "failing"}'))
+    server.serve("/-/healthy", ScriptedReply(200, "Healthy"))
 
     run = run_module_in_playbook(
         tmp_path,
@@ -311,7 +310,7 @@ def test_ad_hoc_run_exits_non_zero_when_a_service_is_down(tmp_path: Path, refuse
             "-a",
             json.dumps(module_args),
         ],
-        cwd=REPO_ROOT,
+        cwd=ROOT,
         env=ansible_env(tmp_path),
         capture_output=True,
         text=True,
@@ -325,7 +324,7 @@ def test_ad_hoc_run_exits_non_zero_when_a_service_is_down(tmp_path: Path, refuse
 
 
 def test_check_mode_probes_read_only_and_reports_no_change(tmp_path: Path, server: LocalHealthServer) -> None:
-    endpoint = server.serve("/-/ready", Reply(200, "Prometheus Server is Ready."))
+    endpoint = server.serve("/-/ready", ScriptedReply(200, "Prometheus Server is Ready."))
 
     run = run_module_in_playbook(
         tmp_path,
@@ -341,7 +340,7 @@ def test_check_mode_probes_read_only_and_reports_no_change(tmp_path: Path, serve
 
 
 def test_check_mode_without_probing_sends_no_request(tmp_path: Path, server: LocalHealthServer) -> None:
-    endpoint = server.serve("/-/ready", Reply(503, "not ready"))
+    endpoint = server.serve("/-/ready", ScriptedReply(503, "not ready"))
 
     run = run_module_in_playbook(
         tmp_path,
@@ -399,7 +398,7 @@ def test_invalid_options_fail_before_any_probe(tmp_path: Path, module_args: dict
 
 
 def test_password_never_appears_in_output_or_result(tmp_path: Path, server: LocalHealthServer) -> None:
-    server.serve("/api/health", Reply(503, "login failed for admin with s3cr3t-pass"))
+    server.serve("/api/health", ScriptedReply(503, "login failed for admin with s3cr3t-pass"))
 
     run = run_module_in_playbook(
         tmp_path,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stack_testlib import ROOT, docker, free_port, remove_labelled, require_images, run_playbook
+from stack_testlib import HOST_PORTS, ROOT, docker, free_port, remove_labelled, require_images, run_playbook
 from test_alertmanager_config import check_config, receivers, render, route_of
 
 PREFIX = "gsttest-vf-"
@@ -34,10 +34,6 @@ COHORT_VAULT = {"vault_grafana_admin_password": "gsttest-vf-admin-pw-4242",
 # The cohort's stack_bind_address is 0.0.0.0; a second loopback address stands for it, so nothing is published on
 # a real network while the test can still tell the stack's bind address from 127.0.0.1.
 LAB_NETWORK_ADDRESS = "127.0.0.2"
-HOST_PORTS = (
-    "grafana_host_port", "prometheus_host_port", "loki_host_port", "tempo_host_port", "tempo_otlp_grpc_host_port",
-    "tempo_otlp_http_host_port", "influxdb_host_port", "alertmanager_host_port", "cadvisor_host_port",
-)
 FLOWS = ("metrics", "logs", "traces", "alerts")
 # Promtail pushes to a port where no Loki listens: the logs flow must fail, and say so.
 WRONG_PUSH_URL = "http://loki:3999/loki/api/v1/push"
@@ -50,7 +46,7 @@ def tail(proc: subprocess.CompletedProcess) -> str:
 
 
 @dataclass
-class Stack:
+class VerifyStack:
     settings: Path
     workdir: Path
 
@@ -82,7 +78,7 @@ def test_verification_alerts_go_to_the_verify_sink_only_whatever_their_severity(
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VerifyStack]:
     require_images("data2ai-test/grafana-double:local")
     remove_labelled(PREFIX)
     workdir = tmp_path_factory.mktemp("verify-flows")
@@ -103,12 +99,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     try:
         converge = run_playbook(ROOT / "site.yml", INVENTORY, "-e", f"@{settings_file}", env={"ANSIBLE_NOCOLOR": "1"})
         assert converge.returncode == 0, tail(converge)
-        yield Stack(settings_file, workdir)
+        yield VerifyStack(settings_file, workdir)
     finally:
         remove_labelled(PREFIX)
 
 
-def test_every_flow_passes_and_the_reports_say_so(stack: Stack) -> None:
+def test_every_flow_passes_and_the_reports_say_so(stack: VerifyStack) -> None:
     report_dir = stack.workdir / "reports-ok"
     run = stack.verify(report_dir)
     assert run.returncode == 0, tail(run)
@@ -122,7 +118,7 @@ def test_every_flow_passes_and_the_reports_say_so(stack: Stack) -> None:
         "the log writer container is removed after the check"
 
 
-def test_a_broken_promtail_push_url_fails_only_the_logs_flow(stack: Stack) -> None:
+def test_a_broken_promtail_push_url_fails_only_the_logs_flow(stack: VerifyStack) -> None:
     promtail_only = stack.workdir / "promtail.yml"
     promtail_only.write_text(
         "- name: Promtail only\n  hosts: all\n  gather_facts: false\n  roles: [data2ai.grafana_stack.promtail]\n"
@@ -144,7 +140,9 @@ def test_a_broken_promtail_push_url_fails_only_the_logs_flow(stack: Stack) -> No
     assert "| localhost | **NO** | pass | **FAIL** | pass | pass |" in (report_dir / "summary.md").read_text()
 
 
-def test_only_grafana_is_published_on_the_stack_bind_address_with_the_cohort_example_settings(stack: Stack) -> None:
+def test_only_grafana_is_published_on_the_stack_bind_address_with_the_cohort_example_settings(
+    stack: VerifyStack,
+) -> None:
     names = docker("ps", "--filter", f"name=^{PREFIX}", "--format", "{{.Names}}").stdout.split()
     published: dict[str, set[str]] = {}
     for name in names:

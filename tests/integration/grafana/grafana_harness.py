@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stack_testlib import ROOT as REPO_ROOT
 from stack_testlib import free_port, venv_bin
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 DOUBLE_SCRIPT = REPO_ROOT / "tests" / "doubles" / "grafana" / "grafana_double.py"
 COLLECTION = "data2ai.grafana_stack"
 ADMIN = ("admin", "admin")
@@ -146,6 +146,12 @@ class GrafanaDouble:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def org_id(grafana: GrafanaDouble, name: str) -> int | None:
+    """The id of the organisation called ``name`` in the double, None when there is none."""
+    org = grafana.get(f"/api/orgs/name/{name}")
+    return org["id"] if org else None
 
 
 def start_grafana_double(workdir: Path, *options: str) -> GrafanaDouble:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grafana_harness import Ansible, GrafanaDouble
+from grafana_harness import Ansible, GrafanaDouble, org_id
 
 STARTER = {"title": "Starter", "panels": [], "schemaVersion": 39}
 LOGINS = ("alice", "bob", "chloe")
@@ -31,11 +31,6 @@ def cohort(logins: tuple[str, ...] = LOGINS, **extra: Any) -> dict[str, Any]:
     }
     args.update(extra)
     return args
-
-
-def org_id(grafana: GrafanaDouble, name: str) -> int | None:
-    org = grafana.get(f"/api/orgs/name/{name}")
-    return org["id"] if org else None
 
 
 def actions(result: Any) -> dict[tuple[str, str, str], str]:
