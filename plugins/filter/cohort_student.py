@@ -15,6 +15,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ansible.errors import AnsibleError
 from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort import (
     cohort_grafana_state,
     cohort_record_logins,
@@ -167,6 +168,15 @@ def _as_bool(value: Any) -> bool:
     return bool(value)
 
 
+def _hostvar(hv: Mapping[str, Any], name: str) -> Any:
+    """A host's variable, or None when it is not set or cannot be templated here (a host variable that names a
+    role default, which hostvars do not hold): the handout falls back, and never stops the run."""
+    try:
+        return hv.get(name)
+    except AnsibleError:
+        return None
+
+
 def cohort_handout_urls(hosts: Iterable[str], hostvars: Mapping[str, Any]) -> list[str]:
     """The URL students open, per host of the play: ``cohort_handout_url`` of the host, else the grafana role's
     ``grafana_root_url``, else the address the grafana role makes it from (``ansible_host``, ``grafana_host_port``,
@@ -174,10 +184,10 @@ def cohort_handout_urls(hosts: Iterable[str], hostvars: Mapping[str, Any]) -> li
     urls = []
     for host in hosts:
         hv = hostvars[host]
-        url = hv.get("cohort_handout_url") or hv.get("grafana_root_url")
+        url = _hostvar(hv, "cohort_handout_url") or _hostvar(hv, "grafana_root_url")
         if not url:
-            scheme = "https" if _as_bool(hv.get("grafana_tls", False)) else "http"
-            url = f"{scheme}://{hv.get('ansible_host') or host}:{hv.get('grafana_host_port') or 3000}/"
+            scheme = "https" if _as_bool(_hostvar(hv, "grafana_tls")) else "http"
+            url = f"{scheme}://{_hostvar(hv, 'ansible_host') or host}:{_hostvar(hv, 'grafana_host_port') or 3000}/"
         if str(url) not in urls:
             urls.append(str(url))
     return urls

@@ -121,8 +121,8 @@ def test_remove_needs_the_confirmation_and_then_removes_exactly_that_student(
         cohort: Cohort, grafana: GrafanaDouble) -> None:
     cohort.write(STUDENTS, cohort_layout="org_per_student", cohort_starter_dashboards=[STARTER])
     cohort.converge()
-    before = {login: (user(grafana, login)["id"], org_id(grafana, f"c42-{login}")) for login in ("alice", "bob",
-                                                                                                  "chloe")}
+    logins = ("alice", "bob", "chloe")
+    before = {login: (user(grafana, login)["id"], org_id(grafana, f"c42-{login}")) for login in logins}
     files = sorted(p.name for p in cohort.credentials.iterdir())
 
     refusals = {

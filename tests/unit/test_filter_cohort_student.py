@@ -8,6 +8,7 @@ import io
 from pathlib import Path
 
 import pytest
+from ansible.errors import AnsibleUndefinedVariable
 from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort import copy_uid
 from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort_student import (
     UNKNOWN_PASSWORD,
@@ -143,6 +144,19 @@ def test_the_urls_of_the_hosts_come_from_their_variables_or_the_grafana_roles_fo
                 "c": {"ansible_host": "10.0.0.3", "grafana_host_port": 3001, "grafana_tls": "true"}, "d": {}}
     assert cohort_handout_urls(["a", "b", "c", "d", "a"], hostvars) == [
         "https://grafana.lab/", "http://b:3000/", "https://10.0.0.3:3001/", "http://d:3000/"]
+
+
+class Untemplatable(dict):
+    """A host's variables where grafana_root_url names a variable hostvars do not hold (a role default)."""
+
+    def get(self, key: str, default: object = None) -> object:
+        if key == "grafana_root_url":
+            raise AnsibleUndefinedVariable("'grafana_host_port' is undefined")
+        return super().get(key, default)
+
+
+def test_a_host_variable_that_cannot_be_templated_falls_back_and_never_stops_the_run() -> None:
+    assert cohort_handout_urls(["e"], {"e": Untemplatable(ansible_host="10.0.0.5")}) == ["http://10.0.0.5:3000/"]
 
 
 ROSTER = [{"login": "alice", "name": "Alice Martin", "org_name": "c42"},
