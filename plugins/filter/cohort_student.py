@@ -21,6 +21,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort import (
     cohort_record_logins,
     cohort_roster,
 )
+from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort_prune import _as_bool
 
 ACTIONS = ("reset", "remove")
 CONFIRM_VARIABLE = "student_remove_confirm"
@@ -160,12 +161,6 @@ def cohort_known_passwords(students: Iterable[Mapping[str, Any]], credentials_di
                 given = handle.read().strip()
         known[login] = given
     return known
-
-
-def _as_bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
-    return bool(value)
 
 
 def _hostvar(hv: Mapping[str, Any], name: str) -> Any:

@@ -56,7 +56,9 @@ def save_as(double: GrafanaDouble, org: int, login: str, password: str, board: d
 
 def edit_copy(double: GrafanaDouble, org: int, login: str, password: str, title: str) -> str:
     """The student renames their starter copy, as in Grafana's UI; returns its uid."""
-    (uid,) = folder_boards(double, org, login)
+    uids = list(folder_boards(double, org, login))
+    assert len(uids) == 1, uids
+    uid = uids[0]
     board = double.get(f"/api/dashboards/uid/{uid}", org_id=org)["dashboard"]
     save_as(double, org, login, password, dict(board, title=title))
     return uid
@@ -86,6 +88,15 @@ def test_a_reset_student_gets_back_the_starter_state_and_the_other_students_are_
     acl = folder_acl(grafana, org, "alice")
     assert acl == [("Editor", "Edit"), ("alice", "Edit")]
     assert grafana.call("POST", "/api/folders/cohort-c42-u-alice/permissions", {"items": []}, org_id=org).status == 200
+
+    # Check mode: what would change, and nothing written, in Grafana or on the controller.
+    handout_before = handout(cohort, "csv").read_text()
+    checked = student(cohort, "--check", "-e", "student=alice", "-e", "action=reset")
+    assert checked.returncode == 0, checked.stdout[-6000:] + checked.stderr[-2000:]
+    assert "dashboard alice: starter.json" in checked.stdout  # the diff names the copy that would be reset
+    assert cohort.passwords() == old and signs_in(grafana, "alice", old["alice"])
+    assert folder_boards(grafana, org, "alice")[copy]["title"] == "Alice broke it"
+    assert handout(cohort, "csv").read_text() == handout_before
 
     reset = student(cohort, "-e", "student=alice", "-e", "action=reset")
     assert reset.returncode == 0, reset.stdout[-6000:] + reset.stderr[-2000:]

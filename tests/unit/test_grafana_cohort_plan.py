@@ -277,7 +277,7 @@ def test_a_password_with_password_update_always_is_set_again_on_every_run_the_ot
     grafana.writes.clear()
     users = [{"login": "alice", "password": "new-alice", "password_update": "always"},
              {"login": "bob", "password": "new-bob"}]
-    for _ in range(2):  # a second reset sets it again: that is what it is for
+    for _run in range(2):  # a second reset sets it again: that is what it is for
         results = run({"users": users})[0]
         assert [(r["name"], r["action"]) for r in results] == [("alice", "updated"), ("bob", "unchanged")]
         assert results[0]["diff"]["after"]["password"] == "********"
