@@ -27,6 +27,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_obje
     ORGANIZATION_OPTIONS,
     TEAM_OPTIONS,
     USER_OPTIONS,
+    Dashboard,
     DashboardCopy,
     Datasource,
     Folder,
@@ -58,7 +59,8 @@ def argument_spec() -> Dict[str, Any]:
     entries = dict(type='list', elements='dict', default=[])
     datasource = {k: copy.deepcopy(v) for k, v in DATASOURCE_OPTIONS.items() if k != 'state'}
     return dict(
-        users=dict(entries, options=dict(_pick(USER_OPTIONS, 'login', 'name', 'email', 'password'), label=LABEL)),
+        users=dict(entries, options=dict(_pick(USER_OPTIONS, 'login', 'name', 'email', 'password', 'password_update'),
+                                         label=LABEL)),
         organizations=dict(entries, options=dict(_pick(ORGANIZATION_OPTIONS, 'name', 'users', 'enforce_users'),
                                                  label=LABEL)),
         teams=dict(entries, options=dict(_pick(TEAM_OPTIONS, 'name', 'email', 'members', 'enforce_members'),
@@ -72,6 +74,7 @@ def argument_spec() -> Dict[str, Any]:
             model=dict(type='str', required=True), overwrite=dict(type='bool', default=False),
             org_name=ORG_NAME, label=LABEL)),
         dashboard_models=dict(type='dict', default={}),
+        remove_dashboards=dict(entries, options=dict(org_name=ORG_NAME, uid=dict(type='str', required=True))),
         remove_folders=dict(entries, options=dict(org_name=ORG_NAME, uid=dict(type='str', required=True))),
         remove_organizations=dict(type='list', elements='str', default=[]),
         remove_users=dict(type='list', elements='str', default=[]),
@@ -110,8 +113,7 @@ class _Plan:
     def build(self) -> List[Job]:
         p = self.params
         for entry in p['users']:
-            job = self.add('user', User, USER_OPTIONS, entry, entry['login'], state='present',
-                           password_update='on_create')
+            job = self.add('user', User, USER_OPTIONS, entry, entry['login'], state='present')
             self.users[entry['login'].lower()] = job.key
         for entry in p['organizations']:
             self.add('organization', Organization, ORGANIZATION_OPTIONS, entry, entry['name'],
@@ -143,10 +145,13 @@ class _Plan:
             needs = [('folder', org, entry['folder_uid'])] if entry['folder_uid'] else []
             self.add('dashboard', DashboardCopy, DASHBOARD_OPTIONS, entry, entry['uid'], org, needs=needs,
                      state='present', dashboard=models[entry['model']], overwrite=entry['overwrite'])
-        # Removals come last, one after the other (folders, organizations, users): two names of one object (a login
-        # in two cases) are then never deleted twice at once.
+        # Removals come last, one after the other (dashboards, folders, organizations, users): two names of one object
+        # (a login in two cases) are then never deleted twice at once.
         removed: List[Key] = []
         present = [job.key for job in self.jobs]
+        for entry in p['remove_dashboards']:
+            removed.append(self.add('dashboard', Dashboard, DASHBOARD_OPTIONS, {'uid': entry['uid']}, entry['uid'],
+                                    entry['org_name'], after=removed[-1:] or present, state='absent').key)
         for entry in p['remove_folders']:
             removed.append(self.add('folder', Folder, FOLDER_OPTIONS, {'uid': entry['uid']}, entry['uid'],
                                     entry['org_name'], after=removed[-1:] or present, state='absent').key)

@@ -21,8 +21,8 @@ description:
     the same options mean there.
   - Objects are handled O(concurrency) at a time over one client. An object waits for the objects of the set it
     needs; users and organizations come before memberships, organizations before what lives in them, teams and
-    parent folders before folders, folders before their dashboards. Removals come last, folders, then
-    organizations, then users.
+    parent folders before folders, folders before their dashboards. Removals come last, dashboards, then folders,
+    then organizations, then users.
   - A failing object does not stop the others. The task fails at the end with one line per failed object, naming the
     object, the HTTP status and Grafana's message. The objects that need a failed object are skipped, and the
     message names them in one more line. RV(results) holds one entry per object.
@@ -40,7 +40,7 @@ options:
   users:
     description:
       - Users (server-wide), as M(data2ai.grafana_stack.grafana_user) with O(ignore:state=present). A password is
-        set only when the user is created.
+        set only when the user is created, unless O(users[].password_update=always).
     type: list
     elements: dict
     default: []
@@ -56,8 +56,17 @@ options:
         description: Email address. Not compared when unset.
         type: str
       password:
-        description: Password, set when the user is created only. Required to create the user.
+        description: Password, set when the user is created only (see O(users[].password_update)). Required to create
+          the user.
         type: str
+      password_update:
+        description:
+          - V(on_create) sets O(users[].password) only when the user is created, so a user who changed theirs keeps it.
+          - V(always) sets it on every run (C(PUT /api/admin/users/{id}/password)), which reports C(changed) every
+            time. The cohort role uses it to give one student a new initial password (its student entry point).
+        type: str
+        choices: [always, on_create]
+        default: on_create
       label:
         description: How the object is named in the diff; by default its kind and name.
         type: str
@@ -304,8 +313,22 @@ options:
       - Dashboard JSON models by key, which O(dashboards[].model) names, so a model copied many times is sent once.
     type: dict
     default: {}
+  remove_dashboards:
+    description: Dashboards to delete, before O(remove_folders).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      org_name:
+        description: Organization of the dashboard.
+        type: str
+        required: true
+      uid:
+        description: Uid of the dashboard.
+        type: str
+        required: true
   remove_folders:
-    description: Folders to delete, with their dashboards.
+    description: Folders to delete, with their dashboards, after O(remove_dashboards).
     type: list
     elements: dict
     default: []

@@ -263,10 +263,12 @@ def test_single_org_cohort_reruns_unchanged_and_prunes_a_removed_student_only_wi
     assert snapshot(grafana) == before
     assert grafana.get(f"/api/dashboards/uid/{uid}", org_id=org)["dashboard"]["title"] == "Alice's own"
 
-    # Bob leaves the inventory: without cohort_prune his user and folder stay, and the run says so.
+    # Bob leaves the inventory: without cohort_prune his user and folder stay, and the run says so. Only the
+    # credentials handout on the controller changes (its two files): it no longer lists him.
     cohort.write([STUDENTS[0], STUDENTS[2]])
     kept = cohort.converge()
-    assert recap_changed(kept.stdout) == 0, kept.stdout[-4000:]
+    assert recap_changed(kept.stdout) == 2, kept.stdout[-4000:]
+    assert ",bob," not in (cohort.credentials / "c42-handout.csv").read_text()
     assert snapshot(grafana) == before
     assert "no longer in cohort_students: bob" in flat(kept.stdout)
     assert (cohort.credentials / "bob.txt").exists()

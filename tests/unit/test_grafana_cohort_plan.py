@@ -86,6 +86,9 @@ class FakeGrafana:
                     "name": body.get("name", ""), "isGrafanaAdmin": False}
             self.users[body["login"]] = user
             return {"id": user["id"]}
+        if parts[:2] == ["admin", "users"] and parts[3:] == ["password"] and method == "PUT":
+            by_id[int(parts[2])]["password"] = body["password"]
+            return {}
         if parts[:2] == ["admin", "users"] and method == "DELETE":
             del self.users[by_id[int(parts[2])]["login"]]
             return {}
@@ -266,3 +269,28 @@ def test_removals_go_folders_then_organizations_then_users(grafana: FakeGrafana)
                                                            ("BOB", "deleted"), ("gone", "unchanged")]
     assert [method + " " + path.split("/")[2] for method, path in grafana.writes] == [
         "DELETE folders", "DELETE orgs", "DELETE admin"]
+
+
+def test_a_password_with_password_update_always_is_set_again_on_every_run_the_others_only_on_create(
+        grafana: FakeGrafana) -> None:
+    run(students("alice", "bob"))
+    grafana.writes.clear()
+    users = [{"login": "alice", "password": "new-alice", "password_update": "always"},
+             {"login": "bob", "password": "new-bob"}]
+    for _run in range(2):  # a second reset sets it again: that is what it is for
+        results = run({"users": users})[0]
+        assert [(r["name"], r["action"]) for r in results] == [("alice", "updated"), ("bob", "unchanged")]
+        assert results[0]["diff"]["after"]["password"] == "********"
+    alice = grafana.users["alice"]["id"]
+    assert grafana.writes == [("PUT", f"/api/admin/users/{alice}/password")] * 2
+    assert grafana.users["alice"]["password"] == "new-alice" and "password" not in grafana.users["bob"]
+    checked = run({"users": users}, check_mode=True)[0]
+    assert checked[0]["action"] == "updated" and len(grafana.writes) == 2
+
+
+def test_dashboards_to_remove_go_first_of_the_removals() -> None:
+    jobs = build_jobs(params(remove_dashboards=[{"org_name": "c", "uid": "d1"}, {"org_name": "c", "uid": "d2"}],
+                             remove_folders=[{"org_name": "c", "uid": "sub"}]))
+    assert [(job.key, job.params["state"]) for job in jobs] == [
+        (("dashboard", "c", "d1"), "absent"), (("dashboard", "c", "d2"), "absent"), (("folder", "c", "sub"), "absent")]
+    assert jobs[1].after == [jobs[0].key] and jobs[2].after == [jobs[1].key]
