@@ -64,7 +64,7 @@ def edit_copy(double: GrafanaDouble, org: int, login: str, password: str, title:
     return uid
 
 
-def folder_acl(double: GrafanaDouble, org: int, login: str) -> list[tuple[str, str]]:
+def student_folder_acl(double: GrafanaDouble, org: int, login: str) -> list[tuple[str, str]]:
     acl = double.get(f"/api/folders/cohort-c42-u-{login}/permissions", org_id=org)
     return sorted((entry["userLogin"] or entry.get("role"), entry["permissionName"]) for entry in acl)
 
@@ -85,7 +85,7 @@ def test_a_reset_student_gets_back_the_starter_state_and_the_other_students_are_
     save_as(grafana, org, "alice", old["alice"], {"uid": "alice-own", "title": "Alice's own work"})
     edit_copy(grafana, org, "bob", old["bob"], "Bob's version")
     others = {login: folder_boards(grafana, org, login) for login in ("bob", "chloe")}
-    acl = folder_acl(grafana, org, "alice")
+    acl = student_folder_acl(grafana, org, "alice")
     assert acl == [("Editor", "Edit"), ("alice", "Edit")]
     assert grafana.call("POST", "/api/folders/cohort-c42-u-alice/permissions", {"items": []}, org_id=org).status == 200
 
@@ -107,7 +107,7 @@ def test_a_reset_student_gets_back_the_starter_state_and_the_other_students_are_
     boards = folder_boards(grafana, org, "alice")
     assert boards[copy]["title"] == starter_title
     assert boards["alice-own"]["title"] == "Alice's own work"  # kept: no wipe asked for
-    assert folder_acl(grafana, org, "alice") == acl
+    assert student_folder_acl(grafana, org, "alice") == acl
     # The other students: their passwords, their copies as they left them, their own dashboards.
     assert {login: new[login] for login in ("bob",)} == {"bob": old["bob"]}
     assert signs_in(grafana, "bob", old["bob"]) and signs_in(grafana, "chloe", GIVEN_PASSWORD)
