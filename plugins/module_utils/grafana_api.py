@@ -425,8 +425,8 @@ class GrafanaClient:
         with self._lock:
             if login.lower() in self._users_made:
                 del self._users_made[login.lower()]
-                self._users[login.lower()] = {k: profile.get(k) for k in ('id', 'login', 'name', 'email',
-                                                                            'isGrafanaAdmin', 'isDisabled')}
+                keys = ('id', 'login', 'name', 'email', 'isGrafanaAdmin', 'isDisabled')
+                self._users[login.lower()] = {k: profile.get(k) for k in keys}
 
     def user_by_login(self, login: str, obj: str, by_email: bool = True) -> Dict[str, Any]:
         """A user by login (see find_user), by default else by email; a missing user raises a 404."""
