@@ -69,8 +69,8 @@ class Stack:
     def url(self, port: str, path: str) -> str:
         return f"http://127.0.0.1:{self.ports[port]}{path}"
 
-    def converge(self, *extra_vars: str) -> PlaybookRun:
-        arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / "play.yml")]
+    def converge(self, *extra_vars: str, playbook: str = "play.yml") -> PlaybookRun:
+        arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / playbook)]
         for extra in extra_vars:
             arguments += ["-e", extra]
         run = ansible_playbook(*arguments, timeout=900)
@@ -103,11 +103,16 @@ def write_files(workdir: Path, ports: dict[str, int]) -> None:
     (workdir / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": {"localhost": host}}}))
     play = roles_play("Converge the demo workload and the backends it sends to", list(IMAGES.values()), ROLES)
     play[0]["tasks"].append({
-        "name": "Wait for the services, as site.yml's layer wait does",
+        "name": "Wait for the services the host runs, as site.yml's layer wait does",
         "data2ai.grafana_stack.service_health": {
-            "checks": "{{ [" + ", ".join(f"{role}_health_check" for role in ROLES) + "] }}", "timeout": 120},
+            "checks": "{{ query('data2ai.grafana_stack.components', " + ", ".join(f"'{role}'" for role in ROLES)
+                      + ", enabled=true, want='health_check') }}",
+            "timeout": 120},
     })
     (workdir / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
+    # The demo role alone, for turning it off: it only removes its container then.
+    (workdir / "demo-only.yml").write_text(yaml.safe_dump(
+        roles_play("The demo role alone", [], ["demo"]), sort_keys=False))
 
 
 def remove_everything() -> None:
@@ -243,6 +248,6 @@ def test_influxdb_training_bucket_receives_the_demo_points(converged: Converged)
 
 def test_demo_enabled_false_removes_the_container(converged: Converged) -> None:
     """Runs last: it leaves the stack without the demo."""
-    run = converged.stack.converge("demo_enabled=false")
+    run = converged.stack.converge("demo_enabled=false", playbook="demo-only.yml")
     assert "Remove the demo workload's container" in run.output
     assert docker("container", "inspect", f"{PREFIX}demo").returncode != 0
