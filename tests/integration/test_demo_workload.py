@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -244,6 +245,31 @@ def test_influxdb_training_bucket_receives_the_demo_points(converged: Converged)
 
     wait_for("the demo's points of the three services in the training bucket",
              lambda: services() == SERVICES, DATA_TIMEOUT)
+
+
+def _inventory_errors(stack: Stack) -> float:
+    query = urllib.parse.quote('sum(demo_requests_total{job="demo", service="inventory", code="500"}) or vector(0)')
+    result = stack.get_json("prometheus_host_port", f"/api/v1/query?query={query}").get("data", {}).get("result", [])
+    return float(result[0]["value"][1]) if result else -1.0
+
+
+def test_the_errors_scenario_fails_requests_and_none_ends_it_without_a_restart(converged: Converged) -> None:
+    """playbooks/scenario.yml writes the scenario file; the running app reads it again (item 2 of issue 17, the
+    scenario switch only: the alert rules that fire on each scenario are not part of this change)."""
+    stack = converged.stack
+    started = inspect_container(f"{PREFIX}demo")["State"]["StartedAt"]
+    playbook = str(Path(__file__).resolve().parents[2] / "playbooks" / "scenario.yml")
+    ansible_playbook("-i", str(stack.workdir / "inventory.yml"), playbook, "-e", "scenario=errors").assert_ok()
+    wait_for("inventory answering 500 in Prometheus", lambda: _inventory_errors(stack) > 0, DATA_TIMEOUT)
+    ansible_playbook("-i", str(stack.workdir / "inventory.yml"), playbook, "-e", "scenario=none").assert_ok()
+    # Past one scrape (5 s) for the requests in flight, then two more scrapes with the same count: no more 500s.
+    time.sleep(6)
+    before = _inventory_errors(stack)
+    time.sleep(11)
+    assert _inventory_errors(stack) == before > 0
+    assert inspect_container(f"{PREFIX}demo")["State"]["StartedAt"] == started
+    refused = ansible_playbook("-i", str(stack.workdir / "inventory.yml"), playbook, "-e", "scenario=meltdown")
+    assert refused.returncode != 0 and "one of: none, errors, latency, cpu" in refused.output
 
 
 def test_demo_enabled_false_removes_the_container(converged: Converged) -> None:

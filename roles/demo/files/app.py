@@ -7,13 +7,15 @@ services over real HTTP calls, with W3C trace context (traceparent) propagated i
 - Prometheus metrics on /metrics (metrics_port);
 - points into InfluxDB 2 (POST /api/v2/write, line protocol) with a token that can only write that bucket, read
   from a file.
-A load generator calls the frontend requests_per_second times a second. Settings come from a JSON file.
+A load generator calls the frontend requests_per_second times a second. Settings come from a JSON file; a fault
+scenario (playbooks/scenario.yml: errors, added latency, a CPU burn) from a second one, re-read when it changes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import signal
 import sys
@@ -42,6 +44,33 @@ def log(service: str, message: str, **fields: object) -> None:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
     parts = " ".join(f"{key}={value}" for key, value in fields.items())
     print(f'ts={stamp} service={service} {parts} msg="{message}"', flush=True)
+
+
+class Scenario:
+    """The fault scenario file (playbooks/scenario.yml writes it), read again whenever it changes."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.stamp, self.values = path, None, {}
+        self.lock = threading.Lock()
+
+    def current(self) -> dict:
+        try:
+            stamp = os.stat(self.path).st_mtime_ns
+        except OSError:
+            return {}
+        with self.lock:
+            if stamp != self.stamp:
+                try:
+                    with open(self.path, encoding="utf-8") as handle:
+                        self.values = json.load(handle)
+                except (OSError, ValueError):
+                    self.values = {}
+                self.stamp = stamp
+                log("demo", "scenario", name=self.values.get("name", "none"))
+            return self.values
+
+
+SCENARIO = Scenario("")
 
 
 def otlp_value(value: object) -> dict[str, object]:
@@ -136,8 +165,14 @@ class Service:
         with self.tracer.start_as_current_span(f"GET {route}", context=parent, kind=SpanKind.SERVER) as span:
             span.set_attribute("http.request.method", "GET")
             span.set_attribute("url.path", route)
+            fault = SCENARIO.current()
             time.sleep(random.uniform(0.5, 1.5) * self.delay_ms / 1000)
-            code = self.call_downstream() if self.downstream else (409 if random.random() < 0.03 else 200)
+            if self.downstream:
+                code = self.call_downstream()
+            else:  # the last service is where the scenario's faults happen
+                time.sleep(float(fault.get("added_latency_ms", 0)) / 1000)
+                failed = random.random() < float(fault.get("error_rate", 0))
+                code = 500 if failed else 409 if random.random() < 0.03 else 200
             span.set_attribute("http.response.status_code", code)
             if code >= 500:
                 span.set_status(Status(StatusCode.ERROR))
@@ -207,6 +242,17 @@ def write_points(config: dict, services: list[Service]) -> None:
             log("demo", "points not written", error=getattr(exc, "code", type(exc).__name__))
 
 
+def burn_cpu() -> None:
+    """While the scenario asks for it, keeps one core busy."""
+    while True:
+        if SCENARIO.current().get("cpu_burn"):
+            deadline = time.monotonic() + 1
+            while time.monotonic() < deadline:
+                pass
+        else:
+            time.sleep(1)
+
+
 def generate_load(config: dict) -> None:
     """Calls the frontend requests_per_second times a second (0: no load), each call a new trace."""
     rate = float(config["requests_per_second"])
@@ -225,6 +271,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", required=True, help="the JSON settings file")
     with open(parser.parse_args(argv).config, encoding="utf-8") as handle:
         config = json.load(handle)
+    SCENARIO.path = config["scenario_file"]
     exporter = OtlpJsonExporter(config["otlp_traces_url"])
     ports = config["services"]
     names = list(ports)  # frontend, checkout, inventory: each calls the next
@@ -235,6 +282,7 @@ def main(argv: list[str]) -> int:
     start_http_server(config["metrics_port"])
     threading.Thread(target=write_points, args=(config, services), daemon=True).start()
     threading.Thread(target=generate_load, args=(config,), daemon=True).start()
+    threading.Thread(target=burn_cpu, daemon=True).start()
     log("demo", "started", services=",".join(names), rate=config["requests_per_second"])
 
     stopped = threading.Event()
