@@ -32,7 +32,8 @@ description:
   - A row is C(name) (the component and its role), C(layer), C(container), C(image) and C(images), C(config_dir)
     (empty when it has none), C(labels), C(volumes) (each C(key), C(name)), C(health_check) (for
     M(data2ai.grafana_stack.service_health)), C(backup) (C(none), C(archive), C(database) or C(snapshot)),
-    C(log_collector) and C(enabled) (false for the log collector C(stack_log_collector) does not choose).
+    C(log_collector), C(built) (the images its role builds on the host) and C(enabled) (false for the log collector
+    C(stack_log_collector) does not choose, and for an optional component whose C(enabled_by) variable is false).
 options:
   _terms:
     description: Components to return, by name, in the order given; none returns every component in the table's order.
@@ -48,7 +49,8 @@ options:
     description:
       - C(row) returns the rows.
       - C(health_check) returns each row's health check, for M(data2ai.grafana_stack.service_health).
-      - C(images) returns the images of the rows, each once, in order.
+      - C(images) returns the images of the rows that a host pulls (or loads from the bundle), each once, in order,
+        not those the roles build on the host (C(built)).
       - C(name) returns the components' names and resolves nothing.
       - C(roles) returns the roles preflight checks the inventory against (the host's role C(docker_host), then every
         component's), and resolves nothing.
@@ -87,6 +89,7 @@ from typing import Any  # noqa: E402
 
 import yaml  # noqa: E402
 from ansible.errors import AnsibleLookupError  # noqa: E402
+from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
 
 # The collection's root: plugins/lookup/ is two levels below it, installed or not.
@@ -153,6 +156,7 @@ def variables_named(table: Mapping[str, Any], rows: Iterable[Mapping[str, Any]],
         named += [row["container"], *row["images"], row["labels"]]
         named += [row["config_dir"]] if row.get("config_dir") else []
         named += [volume["variable"] for volume in row.get("volumes") or []]
+        named += [row["enabled_by"]] if row.get("enabled_by") else []
     return named
 
 
@@ -165,6 +169,7 @@ def resolved_row(row: Mapping[str, Any], value: Callable[[str], Any], log_collec
     container = value(row["container"])
     images = [value(name) for name in row["images"]]
     is_collector = bool(row.get("log_collector"))
+    switched_on = boolean(value(row["enabled_by"]), strict=False) if row.get("enabled_by") else True
     return {
         "name": row["name"],
         "layer": row["layer"],
@@ -177,7 +182,8 @@ def resolved_row(row: Mapping[str, Any], value: Callable[[str], Any], log_collec
         "health_check": {"name": row["name"], "container": container, **(row.get("health") or {})},
         "backup": row["backup"],
         "log_collector": is_collector,
-        "enabled": not is_collector or row["name"] == log_collector,
+        "built": [value(name) for name in row.get("built") or []],
+        "enabled": (not is_collector or row["name"] == log_collector) and switched_on,
     }
 
 
@@ -250,7 +256,7 @@ class LookupModule(LookupBase):
         if want == "health_check":
             return [row["health_check"] for row in resolved]
         if want == "images":
-            return unique(image for row in resolved for image in row["images"])
+            return unique(image for row in resolved for image in row["images"] if image not in row["built"])
         return resolved
 
     @staticmethod

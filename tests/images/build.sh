@@ -33,9 +33,10 @@ declare -A BASE_OF=(
     [base-bookworm]="" [base-trixie]=""
     [labvm]=base-bookworm [postgres]=base-bookworm [redis]=base-bookworm
     [prometheus]=base-trixie [alertmanager]=base-trixie [node-exporter]=base-trixie
+    [demo-python]=base-trixie
 )
 # Scheduling order: bases first, then the slowest image of each lane.
-ORDER=(base-bookworm base-trixie labvm prometheus postgres alertmanager redis node-exporter)
+ORDER=(base-bookworm base-trixie labvm prometheus postgres alertmanager redis node-exporter demo-python)
 declare -A DOUBLE_DIR=()
 
 usage() {
@@ -235,9 +236,9 @@ build_dockerfile() {  # short name, sha
         "$context"
 }
 
-run_prepare() {  # short name: run tests/doubles/<name>/prepare.sh if there is one
-    local dir=${DOUBLE_DIR[$1]:-}
-    [[ -n $dir && -f $dir/prepare.sh ]] || return 0
+run_prepare() {  # short name: run tests/doubles/<name>/prepare.sh or tests/images/<name>/prepare.sh if there is one
+    local dir=${DOUBLE_DIR[$1]:-$IMAGES_DIR/$1}
+    [[ -f $dir/prepare.sh ]] || return 0
     echo "--- running $dir/prepare.sh"
     (cd "$dir" && bash ./prepare.sh)
 }

@@ -158,7 +158,31 @@ def test_a_resolved_row_carries_the_host_names_and_the_chosen_log_collector() ->
                    "images": ["grafana/promtail:x"], "config_dir": "/srv/promtail", "labels": {"a": "1"},
                    "volumes": [{"key": "promtail_positions", "name": "p-pos"}],
                    "health_check": {"name": "promtail", "container": "p-promtail"}, "backup": "archive",
-                   "log_collector": True, "enabled": False}
+                   "log_collector": True, "built": [], "enabled": False}
+
+
+DEMO_VALUES = {"demo_container_name": "p-demo", "demo_image": "data2ai/demo-workload:1", "demo_base_image": "python:x",
+               "demo_config_dir": "/srv/demo", "demo_labels": {}}
+
+
+@pytest.mark.parametrize("switch", [True, "false", False])
+def test_an_optional_component_is_enabled_by_its_variable(switch: Any) -> None:
+    values = _value({**DEMO_VALUES, "demo_enabled": switch})
+    row = lookup.resolved_row(lookup.table_row(TABLE, "demo"), values, "promtail")
+    assert row["enabled"] is (switch is True)
+
+
+def test_a_built_image_is_the_container_image_but_never_one_to_pull() -> None:
+    """The demo's image is built on the host: the image check (and pull) takes its base only."""
+    values = _value({**DEMO_VALUES, "demo_enabled": True})
+    row = lookup.resolved_row(lookup.table_row(TABLE, "demo"), values, "promtail")
+    assert row["image"] == "data2ai/demo-workload:1"
+    assert row["built"] == ["data2ai/demo-workload:1"]
+    assert [image for image in row["images"] if image not in row["built"]] == ["python:x"]
+    assert all(name in TABLE_ROW_IMAGES for name in lookup.table_row(TABLE, "demo")["built"])
+
+
+TABLE_ROW_IMAGES = {name for row in ROWS for name in row["images"]}
 
 
 def test_select_rows_keeps_the_order_asked_and_refuses_an_unknown_name() -> None:
