@@ -22,22 +22,22 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 from stack_testlib import (
+    ConvergedTwice,
     PlaybookRun,
+    RolesStack,
     ansible_playbook,
+    converged_twice,
     docker,
     free_port,
     free_subnet,
     http_get,
     inspect_container,
     local_stack_vars,
-    remove_labelled,
-    require_images,
     roles_play,
     wait_for,
 )
@@ -62,13 +62,8 @@ DATA_TIMEOUT = 90.0
 pytestmark = pytest.mark.docker
 
 
-@dataclass
-class Stack:
-    workdir: Path
-    ports: dict[str, int]
-
-    def url(self, port: str, path: str) -> str:
-        return f"http://127.0.0.1:{self.ports[port]}{path}"
+class DemoStack(RolesStack):
+    """The demo workload and the backends it sends to, converged by the playbooks the test wrote."""
 
     def converge(self, *extra_vars: str, playbook: str = "play.yml") -> PlaybookRun:
         arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / playbook)]
@@ -83,13 +78,7 @@ class Stack:
         return json.loads(body) if status == 200 else {}
 
 
-@dataclass
-class Converged:
-    stack: Stack
-    second: PlaybookRun
-
-
-def write_files(workdir: Path, ports: dict[str, int]) -> None:
+def write_demo_plays(workdir: Path, ports: dict[str, int]) -> None:
     host = {
         **local_stack_vars(workdir, PREFIX, free_subnet("10.225", range(0, 256))),
         **IMAGES,
@@ -116,31 +105,23 @@ def write_files(workdir: Path, ports: dict[str, int]) -> None:
         roles_play("The demo role alone", [], ["demo"]), sort_keys=False))
 
 
-def remove_everything() -> None:
-    remove_labelled(PREFIX)
-    docker("image", "rm", "-f", DEMO_IMAGE)
-
-
 @pytest.fixture(scope="module")
-def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Converged]:
-    require_images(*IMAGES.values())
+def converged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConvergedTwice]:
     workdir = tmp_path_factory.mktemp("demo-workload")
-    stack = Stack(workdir, {port: free_port() for port in PORTS})
-    remove_everything()
+    stack = DemoStack(workdir, {port: free_port() for port in PORTS})
+    docker("image", "rm", "-f", DEMO_IMAGE)
     try:
-        write_files(workdir, stack.ports)
-        stack.converge()
-        second = stack.converge()
-        yield Converged(stack, second)
+        yield from converged_twice(stack, PREFIX, list(IMAGES.values()), lambda: write_demo_plays(workdir, stack.ports))
     finally:
-        remove_everything()
+        docker("image", "rm", "-f", DEMO_IMAGE)
 
 
-def test_a_second_converge_changes_nothing(converged: Converged) -> None:
+def test_a_second_converge_changes_nothing(converged: ConvergedTwice) -> None:
     assert converged.second.recap["changed"] == 0, converged.second.changed_tasks
 
 
-def test_the_demo_runs_healthy_from_the_image_built_on_the_host_and_publishes_nothing(converged: Converged) -> None:
+def test_the_demo_runs_healthy_from_the_image_built_on_the_host_and_publishes_nothing(
+        converged: ConvergedTwice) -> None:
     info = inspect_container(f"{PREFIX}demo")
     assert info["Config"]["Image"] == DEMO_IMAGE
     assert info["State"]["Health"]["Status"] == "healthy"
@@ -149,7 +130,7 @@ def test_the_demo_runs_healthy_from_the_image_built_on_the_host_and_publishes_no
     assert re.fullmatch(r"[0-9a-f]{64}", labels["data2ai.grafana_stack.demo.inputs"])
 
 
-def flux_query(stack: Stack, token: str, source: str) -> tuple[int, str]:
+def flux_query(stack: DemoStack, token: str, source: str) -> tuple[int, str]:
     """POST /api/v2/query with a Flux source; (status, annotated CSV or error body)."""
     request = urllib.request.Request(
         stack.url("influxdb_host_port", "/api/v2/query?org=data2ai"), method="POST",
@@ -163,7 +144,7 @@ def flux_query(stack: Stack, token: str, source: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-def test_the_write_token_is_a_file_only_the_app_reads_and_never_in_the_environment(converged: Converged) -> None:
+def test_the_write_token_is_a_file_only_the_app_reads_and_never_in_the_environment(converged: ConvergedTwice) -> None:
     token_file = converged.stack.workdir / "stack" / "demo" / "secrets" / "influxdb_token"
     token = token_file.read_text().strip()
     assert token and oct(token_file.stat().st_mode & 0o777) == "0o400" and token_file.stat().st_uid == 65534
@@ -173,7 +154,7 @@ def test_the_write_token_is_a_file_only_the_app_reads_and_never_in_the_environme
     assert status == 404 and "could not find bucket" in body, (status, body)
 
 
-def test_prometheus_scrapes_the_demo_series_of_the_three_services(converged: Converged) -> None:
+def test_prometheus_scrapes_the_demo_series_of_the_three_services(converged: ConvergedTwice) -> None:
     stack = converged.stack
     query = urllib.parse.quote('sum by (service) (demo_requests_total{job="demo"})')
 
@@ -185,12 +166,12 @@ def test_prometheus_scrapes_the_demo_series_of_the_three_services(converged: Con
     wait_for("the demo's series of the three services in Prometheus", lambda: services() == SERVICES, DATA_TIMEOUT)
 
 
-def _trace_ids(stack: Stack) -> list[str]:
+def _trace_ids(stack: DemoStack) -> list[str]:
     found = stack.get_json("tempo_host_port", "/api/search?tags=service.name%3Dfrontend&limit=20")
     return [trace["traceID"] for trace in found.get("traces", [])]
 
 
-def test_tempo_receives_traces_whose_spans_cross_the_services_parent_to_child(converged: Converged) -> None:
+def test_tempo_receives_traces_whose_spans_cross_the_services_parent_to_child(converged: ConvergedTwice) -> None:
     stack = converged.stack
     wait_for("demo traces in Tempo", lambda: bool(_trace_ids(stack)), DATA_TIMEOUT)
 
@@ -212,7 +193,7 @@ def test_tempo_receives_traces_whose_spans_cross_the_services_parent_to_child(co
              lambda: {("frontend", "checkout"), ("checkout", "inventory")} <= crossing(), DATA_TIMEOUT)
 
 
-def test_loki_receives_log_lines_whose_trace_ids_are_traces_in_tempo(converged: Converged) -> None:
+def test_loki_receives_log_lines_whose_trace_ids_are_traces_in_tempo(converged: ConvergedTwice) -> None:
     """The lines match the Loki datasource's derived field (traceID=(\\w+)), and the id it takes is a trace."""
     stack = converged.stack
     query = urllib.parse.quote(f'{{container="{PREFIX}demo"}} |= "traceID="')
@@ -229,7 +210,7 @@ def test_loki_receives_log_lines_whose_trace_ids_are_traces_in_tempo(converged: 
         DATA_TIMEOUT)
 
 
-def test_influxdb_training_bucket_receives_the_demo_points(converged: Converged) -> None:
+def test_influxdb_training_bucket_receives_the_demo_points(converged: ConvergedTwice) -> None:
     stack = converged.stack
     admin_token = (stack.workdir / "credentials" / "localhost" / "influxdb_admin_token").read_text().strip()
     source = ('from(bucket: "training") |> range(start: -1h) '
@@ -247,13 +228,13 @@ def test_influxdb_training_bucket_receives_the_demo_points(converged: Converged)
              lambda: services() == SERVICES, DATA_TIMEOUT)
 
 
-def _inventory_errors(stack: Stack) -> float:
+def _inventory_errors(stack: DemoStack) -> float:
     query = urllib.parse.quote('sum(demo_requests_total{job="demo", service="inventory", code="500"}) or vector(0)')
     result = stack.get_json("prometheus_host_port", f"/api/v1/query?query={query}").get("data", {}).get("result", [])
     return float(result[0]["value"][1]) if result else -1.0
 
 
-def test_the_errors_scenario_fails_requests_and_none_ends_it_without_a_restart(converged: Converged) -> None:
+def test_the_errors_scenario_fails_requests_and_none_ends_it_without_a_restart(converged: ConvergedTwice) -> None:
     """playbooks/scenario.yml writes the scenario file; the running app reads it again (item 2 of issue 17, the
     scenario switch only: the alert rules that fire on each scenario are not part of this change)."""
     stack = converged.stack
@@ -272,7 +253,7 @@ def test_the_errors_scenario_fails_requests_and_none_ends_it_without_a_restart(c
     assert refused.returncode != 0 and "one of: none, errors, latency, cpu" in refused.output
 
 
-def test_demo_enabled_false_removes_the_container(converged: Converged) -> None:
+def test_demo_enabled_false_removes_the_container(converged: ConvergedTwice) -> None:
     """Runs last: it leaves the stack without the demo."""
     run = converged.stack.converge("demo_enabled=false", playbook="demo-only.yml")
     assert "Remove the demo workload's container" in run.output
