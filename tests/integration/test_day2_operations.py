@@ -198,6 +198,9 @@ class Stack:
             "stack_credentials_dir": str(self.credentials_dir),
             "verify_report_dir": str(self.workdir / "reports"),
             "cadvisor_privileged": False,
+            # The demo workload's image is built FROM python, which no registry here serves: off, as in
+            # inventories/local-test-images (tests/integration/test_demo_workload.py runs it).
+            "demo_enabled": False,
             **LOCAL_IMAGES,
             **self.ports,
             **self.extra_vars,
