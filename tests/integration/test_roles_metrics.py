@@ -120,6 +120,9 @@ def metrics_host_vars(workdir: Path, ports: dict[str, int]) -> dict[str, Any]:
         "stack_bind_address": "127.0.0.1",
         **{f"{role}_image": image for role, image in IMAGES.items()},
         "cadvisor_privileged": False,
+        # Off, as in inventories/local-test-images: no demo workload, so no scrape job of it
+        # (tests/integration/test_demo_workload.py runs it and checks Prometheus scrapes it).
+        "demo_enabled": False,
         "prometheus_host_port": ports["prometheus"],
         "alertmanager_host_port": ports["alertmanager"],
         "cadvisor_host_port": ports["cadvisor"],
