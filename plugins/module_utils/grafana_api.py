@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 from urllib.parse import quote, urlencode
 
 from ansible.module_utils.basic import env_fallback
@@ -175,6 +175,10 @@ class GrafanaClient:
         self._users: Dict[str, Dict[str, Any]] = {}
         self._users_made: Dict[str, str] = {}  # lower-case login: lower-case email (the login when none)
         self._org_ids: Dict[str, int] = {}
+        # Organizations this client made, each with the labels of the objects it has made in it since: Grafana
+        # makes an organization empty but for its creator (CreateWithMember, pkg/services/org/orgimpl/store.go), so
+        # an object of such an organization that the client has not made does not exist, and is not read.
+        self._orgs_made: Dict[int, Set[str]] = {}
         self._complete: Dict[str, bool] = {'users': False, 'orgs': False}
         # Guards what the client learns once (org id, version, namespace) when threads share it.
         self._lock = threading.RLock()
@@ -234,13 +238,38 @@ class GrafanaClient:
                 return True, self._org_ids[name]
             return self._complete['orgs'], None
 
-    def remember_org(self, name: str, org_id: Optional[int]) -> None:
-        """An organization this client made (its id) or deleted (None)."""
+    def remember_org(self, name: str, org_id: Optional[int], made: bool = False) -> None:
+        """An organization this client deleted (``org_id`` None) or knows the id of; ``made``: the client made it
+        just now, so it holds nothing yet."""
         with self._lock:
             if org_id is None:
-                self._org_ids.pop(name, None)
+                self._orgs_made.pop(self._org_ids.pop(name, -1), None)
             else:
                 self._org_ids[name] = int(org_id)
+                if made:
+                    self._orgs_made[int(org_id)] = set()
+
+    def _made_org_objects(self) -> Optional[Set[str]]:
+        """The labels of the objects made in the request org, when this client made that organization; else None.
+        Asks nothing of Grafana."""
+        org_id = self.org_id
+        if org_id is None and self._org_name:
+            org_id = self._org_ids.get(self._org_name)
+        return self._orgs_made.get(org_id) if org_id is not None else None
+
+    def absent_from_new_org(self, label: str) -> bool:
+        """Whether the object ``label`` names cannot exist: the request org is one this client made, and the
+        client has not made that object in it."""
+        with self._lock:
+            made = self._made_org_objects()
+            return made is not None and label not in made
+
+    def made_in_org(self, label: str) -> None:
+        """An object this client made in the request org (read as usual from then on)."""
+        with self._lock:
+            made = self._made_org_objects()
+            if made is not None:
+                made.add(label)
 
     def server_major(self, obj: str = 'grafana health') -> Optional[int]:
         """Grafana's major version from ``GET /api/health`` (asked once); ``obj`` names what a failure is about."""
@@ -371,6 +400,14 @@ class GrafanaClient:
                 if wanted in self._users_made.values():
                     return False, None
             return True, None
+
+    def listed_login(self, login: Optional[str]) -> Optional[str]:
+        """The login Grafana stores for ``login`` when the user list holds that user (else None); asks nothing."""
+        if not isinstance(login, str):
+            return None
+        with self._lock:
+            user = self._users.get(login.lower())
+            return user.get('login') if user else None
 
     def user_made(self, login: str, email: Optional[str]) -> None:
         """A user this client made: the list does not hold it, so the next find_user looks it up (then knows it)."""

@@ -179,17 +179,23 @@ class Organization(GrafanaResource):
             return after
         return dict(self.owned(current), id=current['id'])
 
-    def _org_users(self, org_id: int, before: Dict[str, str], after: Dict[str, str]) -> None:
+    def _org_users(self, org_id: int, before: Dict[str, str], after: Dict[str, str],
+                   members: Optional[List[Dict[str, Any]]] = None) -> None:
+        """Adds, changes and removes members from ``before`` to ``after``; ``members`` (the org's member list, with
+        the user ids a change or a removal needs) is read only when it is not given and such a step is due."""
         base = f'/api/orgs/{org_id}/users'
-        members = self.api('GET', base, use_org=False) or []
-        ids = {m['login']: m['userId'] for m in members}
+        changes = [login for login in after if login in before and before[login] != after[login]]
+        removals = sorted(set(before) - set(after))
+        if members is None and (changes or removals):
+            members = self.api('GET', base, use_org=False) or []
+        ids = {m['login']: m['userId'] for m in members or []}
         for login, role in sorted(after.items()):
             obj = f"{self.label} user '{login}'"
             if login not in before:
                 self._add_user(base, obj, login, role)
             elif before[login] != role:
                 self.client.request('PATCH', f'{base}/{ids[login]}', obj, body={'role': role}, use_org=False)
-        for login in sorted(set(before) - set(after)):
+        for login in removals:
             obj = f"{self.label} user '{login}'"
             self.client.request('DELETE', f'{base}/{ids[login]}', obj, use_org=False)
 
@@ -209,18 +215,26 @@ class Organization(GrafanaResource):
     def create(self, after: Dict[str, Any]) -> None:
         created = self.api('POST', '/api/orgs', body={'name': after['name']}, use_org=False)
         org_id = created['orgId']
-        self.client.remember_org(after['name'], org_id)
-        members = self.api('GET', f'/api/orgs/{org_id}/users', use_org=False) or []
-        stored = {m['login']: m['role'] for m in members}
+        self.client.remember_org(after['name'], org_id, made=True)
+        # Grafana makes the signed-in user Admin of the organization it creates, and no one else a member
+        # (CreateWithMember). A caller signed in with a login the user list holds is that member, by its stored
+        # login; otherwise (a token, or no list) the members are read.
+        caller = None if self.params['token'] else self.client.listed_login(self.params['url_username'])
+        members = None
+        if caller is not None:
+            stored = {caller: 'Admin'}
+        else:
+            members = self.api('GET', f'/api/orgs/{org_id}/users', use_org=False) or []
+            stored = {m['login']: m['role'] for m in members}
         wanted = _by_login(after['users'])
         if not self.params['enforce_users']:
             wanted = dict(stored, **wanted)
         elif not self.params['token'] and self.params['url_username'] in stored:
             wanted.setdefault(self.params['url_username'], stored[self.params['url_username']])
-        self._org_users(org_id, stored, wanted)
+        self._org_users(org_id, stored, wanted, members)
 
     def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
-        self._org_users(current['id'], _by_login(before['users']), _by_login(after['users']))
+        self._org_users(current['id'], _by_login(before['users']), _by_login(after['users']), current['members'])
 
     def delete(self, current: Dict[str, Any]) -> None:
         self.api('DELETE', f"/api/orgs/{current['id']}", use_org=False)
@@ -229,6 +243,7 @@ class Organization(GrafanaResource):
 
 class Team(GrafanaResource):
     kind = 'team'
+    org_content = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -344,6 +359,7 @@ def principal_of(entry: Dict[str, Any]) -> Optional[Principal]:
 
 class Folder(GrafanaResource):
     kind = 'folder'
+    org_content = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -511,6 +527,7 @@ FIELDS = {
 
 class Datasource(GrafanaResource):
     kind = 'datasource'
+    org_content = True
 
     @property
     def label(self) -> str:
@@ -581,6 +598,7 @@ DASHBOARD_SERVER_FIELDS = ('id', 'version')
 
 class Dashboard(GrafanaResource):
     kind = 'dashboard'
+    org_content = True
 
     def __init__(self, module: Any, client: Any) -> None:
         super().__init__(module, client)

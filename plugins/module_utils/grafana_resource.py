@@ -87,6 +87,9 @@ class GrafanaResource:
 
     #: what the object is called in messages and in the result ('datasource')
     kind = 'object'
+    #: whether the object lives in an organization, which holds none of it when just made: in an organization
+    #: the same client made, such an object is not read before it is made (see GrafanaClient.absent_from_new_org)
+    org_content = False
 
     def __init__(self, module: AnsibleModule, client: GrafanaClient) -> None:
         self.module = module
@@ -147,7 +150,7 @@ class GrafanaResource:
     # -- the pattern -------------------------------------------------------
     def run(self) -> Dict[str, Any]:
         try:
-            current = self.read()
+            current = None if self.org_content and self.client.absent_from_new_org(self.label) else self.read()
         except OrgNotFoundError as exc:
             # In check mode the org may be created by an earlier task of the same play: nothing is in it yet.
             if not self.check_mode:
@@ -168,6 +171,8 @@ class GrafanaResource:
             if changed and not self.check_mode:
                 if current is None:
                     self.create(after)
+                    if self.org_content:
+                        self.client.made_in_org(self.label)
                 else:
                     self.update(current, before, after)
             value = self.present_result(after)

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaClient
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_batch import OrgClients
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import Organization
+from ansible_collections.data2ai.grafana_stack.plugins.modules.grafana_datasource import Datasource
 from fake_transport import FakeTransport
+from test_grafana_resource import PROM, FakeModule, datasource_params
+
+PROM_STORED = dict(PROM, name="Prometheus", type="prometheus")
 
 USERS = [{"id": 2, "login": "alice", "name": "Alice", "email": "alice@example.org", "isAdmin": False},
          {"id": 3, "login": "bob", "name": "Bob", "email": "b@x.org", "isAdmin": True}]
@@ -91,3 +96,83 @@ def test_an_organization_of_the_list_or_made_by_the_client_is_not_resolved_by_na
         ("/api/folders", "8")]
     grafana.remember_org("c42-alice", None)
     assert grafana.known_org("c42-alice") == (True, None)
+
+
+def in_batch(params: dict[str, object]) -> FakeModule:
+    """A module as grafana_cohort's batch gives each object: it does not read an object again for its result."""
+    module = FakeModule(params)
+    module.reread_results = False  # type: ignore[attr-defined]
+    return module
+
+
+def org_params(name: str, users: list[dict[str, str]], **options: object) -> dict[str, object]:
+    params: dict[str, object] = {"url": "http://grafana.test", "url_username": "admin", "url_password": "pw",
+                                 "token": None, "state": "present", "name": name, "users": users,
+                                 "enforce_users": False}
+    params.update(options)
+    return params
+
+
+def test_an_organization_the_client_makes_holds_only_its_creator_so_nothing_in_it_is_read_before_it_is_made(
+) -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 200, [{"id": 1, "login": "admin", "email": "admin@localhost", "isAdmin": True},
+                                       *USERS])
+    fake.on("GET", "/api/orgs", 200, [{"id": 1, "name": "Main Org."}])
+    fake.on("POST", "/api/orgs", 200, {"orgId": 5, "message": "Organization created"})
+    fake.on("POST", "/api/orgs/5/users", 200, {"userId": 2, "message": "User added to organization"})
+    fake.on("POST", "/api/datasources", 200, {"datasource": {"id": 1, "uid": "prom"}})
+    fake.on("GET", "/api/datasources/uid/prom", 200, {"id": 1, "uid": "prom", "name": "Prometheus"})
+    grafana = client(fake)
+    grafana.read_user_list()
+    grafana.read_org_ids()
+    params = org_params("c42-alice", [{"login": "alice", "role": "Admin"}])
+    assert Organization(in_batch(params), grafana).run()["changed"]
+    # The creator (the admin, by its stored login) is the one member Grafana gives the new organization.
+    assert not fake.requests("GET", "/api/orgs/5/users")
+    assert [sent.body for sent in fake.requests("POST", "/api/orgs/5/users")] == [
+        {"loginOrEmail": "alice@example.org", "role": "Admin"}]
+
+    in_org = OrgClients(grafana).get("c42-alice")
+    datasource = datasource_params(name="Prometheus", uid="prom", type="prometheus")
+    assert Datasource(in_batch(datasource), in_org).run()["changed"]
+    assert not fake.requests("GET", "/api/datasources/uid/prom")
+    assert not fake.requests("GET", "/api/datasources/name/Prometheus")
+    assert fake.requests("POST", "/api/datasources")[0].header("X-Grafana-Org-Id") == "5"
+    # Once made, the object is read as usual.
+    fake.on("GET", "/api/datasources/uid/prom", 200, dict(PROM_STORED, uid="prom"))
+    assert not Datasource(in_batch(datasource), in_org).run()["changed"]
+    assert len(fake.requests("GET", "/api/datasources/uid/prom")) == 1
+
+    # An organization the client did not make is read, and so is one it made, deleted and then only found.
+    assert not Datasource(in_batch(datasource), client(fake)).run()["changed"]
+    grafana.remember_org("c42-alice", None)
+    grafana.remember_org("c42-alice", 5)
+    other = datasource_params(name="Loki", uid="loki", type="loki")
+    fake.on("GET", "/api/datasources/uid/loki", 200, dict(PROM_STORED, uid="loki", name="Loki", type="loki"))
+    assert not Datasource(in_batch(other), OrgClients(grafana).get("c42-alice")).run()["changed"]
+    assert [len(fake.requests("GET", f"/api/datasources/uid/{uid}")) for uid in ("prom", "loki")] == [2, 1]
+
+
+def test_a_token_or_an_unlisted_caller_reads_the_new_organizations_members() -> None:
+    fake = FakeTransport()
+    fake.on("POST", "/api/orgs", 200, {"orgId": 6, "message": "Organization created"})
+    fake.on("GET", "/api/orgs/6/users", 200, [{"userId": 1, "login": "admin", "role": "Admin"}])
+    grafana = client(fake)  # no user list read: the caller's stored login is not known
+    assert Organization(in_batch(org_params("c42-carol", [], enforce_users=True)), grafana).run()["changed"]
+    assert len(fake.requests("GET", "/api/orgs/6/users")) == 1
+    assert not fake.requests("DELETE")  # the caller stays a member
+
+
+def test_a_member_the_update_changes_uses_the_list_read_with_the_organization() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/orgs", 200, [{"id": 7, "name": "c42-dave"}])
+    fake.on("GET", "/api/orgs/7/users", 200, [{"userId": 1, "login": "admin", "role": "Admin"},
+                                              {"userId": 2, "login": "alice", "role": "Viewer"}])
+    fake.on("PATCH", "/api/orgs/7/users/2", 200, {"message": "Organization user updated"})
+    grafana = client(fake)
+    grafana.read_org_ids()
+    params = org_params("c42-dave", [{"login": "alice", "role": "Editor"}])
+    assert Organization(in_batch(params), grafana).run()["changed"]
+    assert len(fake.requests("GET", "/api/orgs/7/users")) == 1
+    assert [sent.body for sent in fake.requests("PATCH")] == [{"role": "Editor"}]
