@@ -45,13 +45,17 @@ def _archived_volumes(row: Mapping[str, Any]) -> list[dict[str, Any]]:
 def backup_plan(components: Iterable[Mapping[str, Any]], running: Iterable[str],
                 snapshot: bool) -> list[dict[str, Any]]:
     """backup.yml's steps, one per component whose volumes it archives: the one whose database is dumped first,
-    then the others in the table's order."""
+    then the others in the table's order. A component that serves https (``https``: Grafana with grafana_tls) is
+    waited for, after its restart, by its container's own Docker healthcheck, which asks https inside the
+    container; the table's HTTP probe asks http and does not know the component's CA."""
     running = {str(name) for name in running}
     rows = [row for row in components if _archived_volumes(row)]
     rows.sort(key=lambda row: row["backup"] != "database")
     steps = []
     for row in rows:
         is_running = row["name"] in running
+        health_check = ({"name": row["name"], "container": row["container"]} if row.get("https")
+                        else dict(row["health_check"]))
         steps.append({
             "name": row["name"],
             "container": row["container"],
@@ -59,7 +63,7 @@ def backup_plan(components: Iterable[Mapping[str, Any]], running: Iterable[str],
             "method": "snapshot" if row["backup"] == "snapshot" and bool(snapshot) and is_running else "stop",
             "dump_database": row["backup"] == "database",
             "running": is_running,
-            "health_check": dict(row["health_check"]),
+            "health_check": health_check,
         })
     return steps
 

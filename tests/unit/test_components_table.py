@@ -158,7 +158,16 @@ def test_a_resolved_row_carries_the_host_names_and_the_chosen_log_collector() ->
                    "images": ["grafana/promtail:x"], "config_dir": "/srv/promtail", "labels": {"a": "1"},
                    "volumes": [{"key": "promtail_positions", "name": "p-pos"}],
                    "health_check": {"name": "promtail", "container": "p-promtail"}, "backup": "archive",
-                   "log_collector": True, "built": [], "enabled": False}
+                   "log_collector": True, "built": [], "https": False, "enabled": False}
+
+
+@pytest.mark.parametrize("tls", [True, "false"])
+def test_grafana_serves_https_by_grafana_tls(tls: Any) -> None:
+    """backup.yml waits for a component that serves https by its Docker healthcheck (plugins/filter/day2.py)."""
+    values = {"grafana_container_name": "p-grafana", "grafana_image": "grafana/grafana:x", "grafana_tls": tls,
+              "grafana_config_dir": "/srv/grafana", "grafana_labels": {}, "grafana_volume": "p-grafana"}
+    row = lookup.resolved_row(lookup.table_row(TABLE, "grafana"), _value(values), "promtail")
+    assert row["https"] is (tls is True)
 
 
 DEMO_VALUES = {"demo_container_name": "p-demo", "demo_image": "data2ai/demo-workload:1", "demo_base_image": "python:x",

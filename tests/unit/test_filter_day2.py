@@ -36,6 +36,19 @@ def test_backup_plan_dumps_the_database_first_then_follows_the_table_and_skips_w
     assert grafana["health_check"] == {"name": "grafana", "container": "lab-grafana"}
 
 
+def test_backup_plan_waits_for_a_component_that_serves_https_by_its_own_docker_healthcheck() -> None:
+    probe = {"name": "grafana", "container": "lab-grafana", "port": 3000, "path": "/api/health"}
+    rows = [_row("grafana", "database", ["grafana_data"], health_check=probe, https=True),
+            _row("loki", "archive", ["loki_data"], health_check={"name": "loki", "container": "lab-loki", "port": 3100},
+                 https=False)]
+    grafana, loki = day2.backup_plan(rows, ["grafana", "loki"], False)
+    # Grafana's Docker healthcheck asks https with grafana_tls; the table's probe asks http.
+    assert grafana["health_check"] == {"name": "grafana", "container": "lab-grafana"}
+    assert loki["health_check"] == {"name": "loki", "container": "lab-loki", "port": 3100}
+    rows[0]["https"] = False
+    assert day2.backup_plan(rows, ["grafana"], False)[0]["health_check"] == probe
+
+
 def test_backup_plan_stops_prometheus_without_the_admin_api_or_when_it_does_not_run() -> None:
     assert day2.backup_plan(ROWS, ["prometheus"], False)[2]["method"] == "stop"
     stopped = day2.backup_plan(ROWS, [], True)
