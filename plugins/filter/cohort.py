@@ -41,6 +41,61 @@ def _who(index: int, student: Mapping[str, Any]) -> str:
     return f"student #{index} ({', '.join(p for p in parts if p) or 'no name'})"
 
 
+LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+COHORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+ROLES = ("Admin", "Editor", "Viewer")
+
+
+def _iterable(value: Any) -> bool:
+    """Jinja's ``iterable`` test."""
+    try:
+        iter(value)
+    except TypeError:
+        return False
+    return True
+
+
+def cohort_problems(students: Any, cohort_name: Any, default_role: str = "Viewer",
+                    prune_confirm: Any = None) -> list[str]:
+    """validate.yml's check of the cohort's name, its students and cohort_prune_confirm: one line per problem, each
+    naming the student (see _who); empty when the cohort can be provisioned."""
+    problems = []
+    if isinstance(prune_confirm, Mapping) or (
+            prune_confirm is not None and not isinstance(prune_confirm, str) and not _iterable(prune_confirm)):
+        problems.append("cohort_prune_confirm: give the logins to prune, a list or one string of logins separated by "
+                        "commas")
+    if not isinstance(cohort_name, str) or not COHORT_NAME.match(cohort_name):
+        problems.append(f"cohort_name '{cohort_name}': use letters, digits, '-' and '_'")
+    if isinstance(students, (str, Mapping)) or not _iterable(students):
+        problems.append("cohort_students: give a list of students (name, login, email, role, team)")
+        return problems
+    logins: dict[str, str] = {}
+    emails: dict[str, str] = {}
+    for index, student in enumerate(students, start=1):
+        if not isinstance(student, Mapping):
+            problems.append(f"student #{index} is not a mapping of name, login, email, role and team")
+            continue
+        who = _who(index, student)
+        login = str(student.get("login") or "")
+        role = student.get("role") or default_role
+        email = str(student.get("email") or "").lower()
+        if not login:
+            problems.append(f"{who} has no login")
+        elif not LOGIN.match(login):
+            problems.append(f"{who}: the login may hold only letters, digits, '.', '_', '@' and '-'")
+        elif login.lower() in logins:
+            problems.append(f"{who}: the login is already used by {logins[login.lower()]}")
+        else:
+            logins[login.lower()] = who
+        if role not in ROLES:
+            problems.append(f"{who} has role '{role}': use Admin, Editor or Viewer")
+        if email and email in emails:
+            problems.append(f"{who}: the email is already used by {emails[email]}")
+        elif email:
+            emails[email] = who
+    return problems
+
+
 def email_clashes(students: Iterable[Mapping[str, Any]], users: Iterable[Mapping[str, Any]]) -> list[str]:
     """One line per student whose email or login Grafana already gives to another user.
 
@@ -263,6 +318,7 @@ def cohort_grafana_state(roster: Iterable[Mapping[str, Any]], passwords: Mapping
 class FilterModule:
     def filters(self) -> dict:
         return {
+            "cohort_problems": cohort_problems,
             "cohort_grafana_problems": cohort_grafana_problems,
             "cohort_record_logins": cohort_record_logins,
             "cohort_record": cohort_record,

@@ -12,6 +12,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort import (
     cohort_grafana_problems,
     cohort_grafana_state,
     cohort_missing_copies,
+    cohort_problems,
     cohort_record,
     cohort_record_logins,
     cohort_roster,
@@ -21,6 +22,36 @@ from ansible_collections.data2ai.grafana_stack.plugins.filter.cohort import (
 URL = "http://127.0.0.1:3000"
 ZOE = {"name": "Zoe Blanc", "login": "zoe", "email": "Zoe@Example.org"}
 USERS = [{"login": "admin", "email": "admin@localhost"}, {"login": "zoe-old", "email": "zoe@example.org"}]
+
+
+def test_each_student_problem_is_one_line_naming_the_student_and_the_first_holder_of_a_login_or_email() -> None:
+    students = [{"name": "Alice", "login": "alice", "email": "A@x.org"},
+                {"name": "Bob", "login": "ALICE", "email": "a@X.org", "role": "Boss"},
+                "carol",
+                {"login": "d e"},
+                {"name": "Eve"},
+                {"login": "frank", "role": "Editor"}]
+    assert cohort_problems(students, "c42") == [
+        "student #2 (Bob, login 'ALICE'): the login is already used by student #1 (Alice, login 'alice')",
+        "student #2 (Bob, login 'ALICE') has role 'Boss': use Admin, Editor or Viewer",
+        "student #2 (Bob, login 'ALICE'): the email is already used by student #1 (Alice, login 'alice')",
+        "student #3 is not a mapping of name, login, email, role and team",
+        "student #4 (login 'd e'): the login may hold only letters, digits, '.', '_', '@' and '-'",
+        "student #5 (Eve) has no login"]
+    assert cohort_problems(students[5:], "c42") == []
+    assert cohort_problems([{"login": "g"}], "c42", "Owner") == [
+        "student #1 (login 'g') has role 'Owner': use Admin, Editor or Viewer"]
+
+
+def test_the_cohort_name_the_student_list_and_the_prune_confirmation_must_have_their_shape() -> None:
+    assert cohort_problems({"login": "a"}, "bad name!", "Viewer", {"bob": True}) == [
+        "cohort_prune_confirm: give the logins to prune, a list or one string of logins separated by commas",
+        "cohort_name 'bad name!': use letters, digits, '-' and '_'",
+        "cohort_students: give a list of students (name, login, email, role, team)"]
+    assert cohort_problems("alice", 42, "Viewer", 7)[1:] == [
+        "cohort_name '42': use letters, digits, '-' and '_'",
+        "cohort_students: give a list of students (name, login, email, role, team)"]
+    assert cohort_problems([], "c-1_", "Viewer", "bob,carol") == cohort_problems([], "c", "Viewer", None) == []
 
 
 def test_a_refused_admin_login_is_one_line_naming_the_variables_to_set() -> None:
