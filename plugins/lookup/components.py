@@ -32,7 +32,7 @@ description:
   - A row is C(name) (the component and its role), C(layer), C(container), C(image) and C(images), C(config_dir)
     (empty when it has none), C(labels), C(volumes) (each C(key), C(name)), C(health_check) (for
     M(data2ai.grafana_stack.service_health)), C(backup) (C(none), C(archive), C(database) or C(snapshot)),
-    C(log_collector), C(built) (the images its role builds on the host), C(https) (whether it serves https: its
+    C(log_collector), C(built) (the images its role builds on the host), C(https) (whether it serves https, by its
     C(https_by) variable) and C(enabled) (false for the log collector
     C(stack_log_collector) does not choose, and for an optional component whose C(enabled_by) variable is false).
 options:
