@@ -79,9 +79,12 @@ def _image_id(image: str) -> str:
     return docker("image", "inspect", "-f", "{{.Id}}", image).stdout.strip()
 
 
-def _remove_demo_image() -> None:
+def _remove_demo_image(*ids: str) -> None:
+    """The demo image the test built or loaded, and the images of these ids (left without a tag)."""
     if _image_id(DEMO_IMAGE):
         docker("image", "rm", "-f", DEMO_IMAGE, check=True)
+    for image_id in ids:
+        docker("image", "rm", "-f", image_id)
 
 
 def _task_results(run: PlaybookRun, task: str) -> list[str]:
@@ -134,7 +137,7 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Bundled,
     try:
         yield setup, setup.make_bundle()
     finally:
-        _remove_demo_image()
+        _remove_demo_image(*(image["id"] for image in setup.manifest()["images"] if image["ref"] == DEMO_IMAGE))
 
 
 def test_the_bundle_carries_the_demo_image_built_here_and_not_its_base(bundled: tuple[Bundled, PlaybookRun]) -> None:
@@ -145,6 +148,8 @@ def test_the_bundle_carries_the_demo_image_built_here_and_not_its_base(bundled: 
     assert (setup.bundle / images[DEMO_IMAGE]["file"]).stat().st_size == images[DEMO_IMAGE]["size"]
     labels = json.loads(docker("image", "inspect", "-f", "{{json .Config.Labels}}", DEMO_IMAGE).stdout)
     assert labels.get(INPUTS_LABEL), f"the demo role's build did not make it: labels {labels}"
+    assert images[DEMO_IMAGE]["inputs"] == {"label": INPUTS_LABEL, "value": labels[INPUTS_LABEL]}
+    assert "inputs" not in images[SMALL]
     assert _task_results(first, "Build the demo image on the host") == ["changed"], first.failure_context()
 
 
@@ -167,3 +172,20 @@ def test_a_host_with_the_bundle_loads_the_demo_image_and_builds_nothing(bundled:
     second = setup.run(setup.play)
     assert second.recap["changed"] == 0, second.failure_context()
     assert _image_id(DEMO_IMAGE) == bundle_id
+
+
+def test_a_host_that_built_the_demo_image_alike_neither_loads_nor_builds_it(
+        bundled: tuple[Bundled, PlaybookRun]) -> None:
+    """The host holds the demo image with the bundle's inputs label but another id (as after its own build)."""
+    setup, _first = bundled
+    if not _image_id(DEMO_IMAGE):
+        setup.run(setup.play)
+    docker("build", "-q", "-t", DEMO_IMAGE, "--label", "gsttest-bd-rebuilt=1", "-", check=True,
+           stdin=f"FROM {DEMO_IMAGE}\n")
+    alike = _image_id(DEMO_IMAGE)
+    assert alike not in [image["id"] for image in setup.manifest()["images"]]
+    run = setup.run(setup.play)
+    assert run.recap["changed"] == 0, run.failure_context()
+    assert _task_results(run, "Load the images (docker load)") == ["skipping"], run.failure_context()
+    assert _task_results(run, "Build the demo image on the host") == ["skipping"], run.failure_context()
+    assert _image_id(DEMO_IMAGE) == alike
