@@ -21,9 +21,19 @@ def docker_tag_ids(images: Iterable[Mapping[str, Any]] | None) -> list[str]:
 def bundle_to_load(bundle_images: Iterable[Mapping[str, Any]],
                    present_images: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     """The bundle's entries (ref, id, file) whose ref is not on the host with the bundle's id, in the bundle's
-    order."""
+    order. An image a role builds (an entry with ``inputs``: the label its role puts the digest of the build's inputs
+    in, and that digest) is also left alone when the host holds the ref with that label and value: the role built it
+    there from the same inputs, and would not build it again."""
     present = set(docker_tag_ids(present_images))
-    return [dict(entry) for entry in bundle_images if f"{entry['ref']} {entry['id']}" not in present]
+    labels = {tag: (image.get("Config") or {}).get("Labels") or {}
+              for image in present_images or [] for tag in image.get("RepoTags") or []}
+
+    def built_alike(entry: Mapping[str, Any]) -> bool:
+        inputs = entry.get("inputs") or {}
+        return bool(inputs) and labels.get(entry["ref"], {}).get(inputs["label"]) == inputs["value"]
+
+    return [dict(entry) for entry in bundle_images
+            if f"{entry['ref']} {entry['id']}" not in present and not built_alike(entry)]
 
 
 class FilterModule:

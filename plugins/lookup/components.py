@@ -50,8 +50,12 @@ options:
     description:
       - C(row) returns the rows.
       - C(health_check) returns each row's health check, for M(data2ai.grafana_stack.service_health).
-      - C(images) returns the images of the rows that a host pulls (or loads from the bundle), each once, in order,
-        not those the roles build on the host (C(built)).
+      - C(images) returns the images a host must hold before the roles run, each once, in order, those of the rows
+        that it pulls (or loads from the bundle). A row's C(built) image is left out and the images it is built FROM
+        taken instead, unless the offline bundle carries it (O(bundled)); then the built image is taken, loaded from
+        the bundle, and the images it is built from are not needed.
+      - C(built) returns, per row whose role builds an image on the host, C(role), C(image) (the built image) and
+        C(from) (the row's other images, which the build starts FROM), each image once.
       - C(name) returns the components' names and resolves nothing.
       - C(roles) returns the roles preflight checks the inventory against (the host's role C(docker_host), then every
         component's), and resolves nothing.
@@ -60,8 +64,17 @@ options:
         options. Its keys are C(prefix), C(network), C(base_dir), C(labels), C(helpers) and C(helper_image).
         C(helpers) names the one-shot helper containers (C(volume_owner), C(backup) and C(verify_log_writer)).
     type: str
-    choices: [row, health_check, images, name, roles, argument_spec, stack]
+    choices: [row, health_check, images, built, name, roles, argument_spec, stack]
     default: row
+  bundled:
+    description:
+      - The images the offline image bundle carries (the C(ref) of each entry of its C(manifest.json)). With
+        O(want=images), a built image named here is needed as it is (the bundle brings it) rather than its base.
+      - playbooks/bundle.yml gives every built image (O(want=built)), so that the bundle carries the built images
+        and leaves their bases out.
+    type: list
+    elements: str
+    default: []
 """
 
 EXAMPLES = r"""
@@ -76,6 +89,13 @@ EXAMPLES = r"""
 - name: The images the host needs
   ansible.builtin.debug:
     msg: "{{ query('data2ai.grafana_stack.components', enabled=true, want='images') }}"
+
+- name: The images the offline bundle carries (the built ones, not their bases)
+  ansible.builtin.debug:
+    msg: >-
+      {{ query('data2ai.grafana_stack.components', enabled=true, want='images',
+               bundled=query('data2ai.grafana_stack.components', enabled=true, want='built')
+                       | map(attribute='image')) }}
 """
 
 RETURN = r"""
@@ -202,6 +222,27 @@ def resolved_stack(table: Mapping[str, Any], value: Callable[[str], Any], prefix
             "labels": value(entry["labels"]) or {}, "helpers": helpers, "helper_image": value(entry["helper_image"])}
 
 
+def needed_images(rows: Iterable[Mapping[str, Any]], bundled: Iterable[str] = ()) -> list[str]:
+    """The images a host must hold before the roles run (resolved rows), each once, in order. A row whose built
+    images the bundle carries needs those, and not the images they are built FROM; another row's built image is
+    left out (its role builds it) and its other images are needed to build it."""
+    bundled = set(bundled)
+    needed: list[str] = []
+    for row in rows:
+        if row["built"] and all(image in bundled for image in row["built"]):
+            needed += row["built"]
+        else:
+            needed += [image for image in row["images"] if image not in row["built"]]
+    return unique(needed)
+
+
+def built_images(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per image a role builds on the host (resolved rows): its role, the image and the images it is built FROM."""
+    return unique({"role": row["name"], "image": image,
+                   "from": [other for other in row["images"] if other not in row["built"]]}
+                  for row in rows for image in row["built"])
+
+
 def unique(values: Iterable[Any]) -> list[Any]:
     out: list[Any] = []
     for item in values:
@@ -258,7 +299,9 @@ class LookupModule(LookupBase):
         if want == "health_check":
             return [row["health_check"] for row in resolved]
         if want == "images":
-            return unique(image for row in resolved for image in row["images"] if image not in row["built"])
+            return needed_images(resolved, [str(image) for image in self.get_option("bundled") or []])
+        if want == "built":
+            return built_images(resolved)
         return resolved
 
     @staticmethod

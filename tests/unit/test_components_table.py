@@ -194,6 +194,51 @@ def test_a_built_image_is_the_container_image_but_never_one_to_pull() -> None:
 TABLE_ROW_IMAGES = {name for row in ROWS for name in row["images"]}
 
 
+def _demo_and_grafana(**values: Any) -> list[dict[str, Any]]:
+    grafana = {"grafana_container_name": "p-grafana", "grafana_image": "grafana/grafana:x",
+               "grafana_config_dir": "/srv/grafana", "grafana_labels": {}, "grafana_volume": "p-grafana"}
+    value = _value({**DEMO_VALUES, "demo_enabled": True, **grafana, **values})
+    return [lookup.resolved_row(lookup.table_row(TABLE, name), value, "promtail") for name in ("demo", "grafana")]
+
+
+def test_site_needs_the_base_of_a_built_image_unless_the_bundle_carries_the_built_image() -> None:
+    """want=images: what site.yml's image check asks for (bundled: the refs of the bundle's manifest.json)."""
+    rows = _demo_and_grafana()
+    assert lookup.needed_images(rows) == ["python:x", "grafana/grafana:x"]
+    assert lookup.needed_images(rows, ["some/other:1"]) == ["python:x", "grafana/grafana:x"]
+    assert lookup.needed_images(rows, ["data2ai/demo-workload:1", "grafana/grafana:x"]) == [
+        "data2ai/demo-workload:1", "grafana/grafana:x"]
+
+
+def test_a_base_another_component_runs_stays_needed_when_the_bundle_carries_the_built_image() -> None:
+    rows = _demo_and_grafana(demo_base_image="grafana/grafana:x")
+    assert lookup.needed_images(rows, ["data2ai/demo-workload:1"]) == ["data2ai/demo-workload:1", "grafana/grafana:x"]
+
+
+def test_built_names_each_built_image_with_its_role_and_what_it_is_built_from() -> None:
+    """want=built: what playbooks/bundle.yml builds on the bundle machine, and gives back as bundled."""
+    rows = _demo_and_grafana()
+    assert lookup.built_images(rows) == [{"role": "demo", "image": "data2ai/demo-workload:1", "from": ["python:x"]}]
+    assert lookup.built_images(rows[1:]) == []
+
+
+def test_the_demo_alone_builds_and_bundle_yml_builds_with_its_own_tasks() -> None:
+    """bundle.yml builds each `built` image with the demo role's image tasks (include_role tasks_from: image), the
+    ones site.yml runs on a host (tasks/present.yml includes image.yml), and no other task builds an image."""
+    assert [row["name"] for row in ROWS if row.get("built")] == ["demo"]
+    bundle = yaml.safe_load((ROOT / "playbooks" / "bundle.yml").read_text())
+    includes = [task["ansible.builtin.include_role"] for play in bundle for task in play.get("tasks", [])
+                if "ansible.builtin.include_role" in task]
+    assert includes == [{"name": "data2ai.grafana_stack.demo", "tasks_from": "image"}]
+    present = yaml.safe_load((ROLES_DIR / "demo" / "tasks" / "present.yml").read_text())
+    assert [task["ansible.builtin.include_tasks"] for task in present if "ansible.builtin.include_tasks" in task] == [
+        "image.yml", "influxdb_token.yml"]
+    builders = sorted(str(path.relative_to(ROOT)) for path in [*ROOT.glob("roles/*/tasks/*.yml"),
+                                                               *ROOT.glob("playbooks/*.yml")]
+                      if re.search(r"^\s+source: build$", path.read_text(), re.MULTILINE))
+    assert builders == ["roles/demo/tasks/image.yml"]
+
+
 def test_select_rows_keeps_the_order_asked_and_refuses_an_unknown_name() -> None:
     assert [row["name"] for row in lookup.select_rows(TABLE, ["grafana", "redis"])] == ["grafana", "redis"]
     assert [row["name"] for row in lookup.select_rows(TABLE, layer="data")] == ["postgresql", "redis", "influxdb"]

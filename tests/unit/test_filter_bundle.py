@@ -20,6 +20,10 @@ PROM = {"ref": "prom/prometheus:v3.5.0", "id": "sha256:aaa", "file": "prometheus
 REDIS = {"ref": "redis:8.2", "id": "sha256:bbb", "file": "redis.tar"}
 LOKI = {"ref": "grafana/loki:3.5.3", "id": "sha256:ccc", "file": "loki.tar"}
 BUNDLE = [PROM, REDIS, LOKI]
+# An image a role builds on the host (the demo's), as playbooks/bundle.yml describes it in manifest.json.
+INPUTS_LABEL = "data2ai.grafana_stack.demo.inputs"
+DEMO = {"ref": "data2ai/demo-workload:1.0.0", "id": "sha256:ddd", "file": "demo.tar",
+        "inputs": {"label": INPUTS_LABEL, "value": "f00d"}}
 
 # docker_image_info's images on the host, the bundle's images it loads
 TO_LOAD_CASES: dict[str, tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]] = {
@@ -36,6 +40,20 @@ TO_LOAD_CASES: dict[str, tuple[list[dict[str, Any]] | None, list[dict[str, Any]]
     "the id under another tag only": (
         [{"Id": "sha256:aaa", "RepoTags": ["prom/prometheus:latest"]}], BUNDLE),
     "an image without tags (dangling)": ([{"Id": "sha256:bbb"}, {"Id": "sha256:ccc", "RepoTags": []}], BUNDLE),
+}
+
+# docker_image_info's images on the host, whether the bundle's built demo image is loaded
+BUILT_CASES: dict[str, tuple[list[dict[str, Any]], bool]] = {
+    "not on the host": ([], True),
+    "here with the bundle's id": ([{"Id": "sha256:ddd", "RepoTags": [DEMO["ref"]]}], False),
+    "built here from the same inputs (another id)": (
+        [{"Id": "sha256:eee", "RepoTags": [DEMO["ref"]], "Config": {"Labels": {INPUTS_LABEL: "f00d"}}}], False),
+    "built here from other inputs": (
+        [{"Id": "sha256:eee", "RepoTags": [DEMO["ref"]], "Config": {"Labels": {INPUTS_LABEL: "beef"}}}], True),
+    "another image with the same label": (
+        [{"Id": "sha256:eee", "RepoTags": ["other:1"], "Config": {"Labels": {INPUTS_LABEL: "f00d"}}}], True),
+    "here without labels (Labels null)": (
+        [{"Id": "sha256:eee", "RepoTags": [DEMO["ref"]], "Config": {"Labels": None}}], True),
 }
 
 # docker_image_load's images of one archive, the "tag id" pairs the check compares with
@@ -85,6 +103,15 @@ def test_bundle_to_load(case: str) -> None:
 def test_docker_tag_ids(case: str) -> None:
     images, pairs = LOADED_CASES[case]
     assert docker_tag_ids(images) == pairs
+
+
+@pytest.mark.parametrize("case", BUILT_CASES)
+def test_a_built_image_is_not_loaded_over_one_built_from_the_same_inputs(case: str) -> None:
+    present, loaded = BUILT_CASES[case]
+    assert bundle_to_load([DEMO], present) == ([DEMO] if loaded else [])
+    label_only = {**DEMO, "id": "sha256:other"}
+    assert bundle_to_load([PROM], present) == [PROM]
+    assert (bundle_to_load([label_only], present) == []) is (not loaded and "same inputs" in case)
 
 
 def test_the_bundles_order_is_kept() -> None:
