@@ -196,7 +196,8 @@ TABLE_ROW_IMAGES = {name for row in ROWS for name in row["images"]}
 
 def _demo_and_grafana(**values: Any) -> list[dict[str, Any]]:
     grafana = {"grafana_container_name": "p-grafana", "grafana_image": "grafana/grafana:x",
-               "grafana_config_dir": "/srv/grafana", "grafana_labels": {}, "grafana_volume": "p-grafana"}
+               "grafana_config_dir": "/srv/grafana", "grafana_labels": {}, "grafana_volume": "p-grafana",
+               "grafana_tls": False}
     value = _value({**DEMO_VALUES, "demo_enabled": True, **grafana, **values})
     return [lookup.resolved_row(lookup.table_row(TABLE, name), value, "promtail") for name in ("demo", "grafana")]
 
