@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,11 +257,7 @@ def converged_twice(stack: Any, prefix: str, images: list[str], prepare: Callabl
     """For a module fixture: checks the engine and the local ``images``, removes the test's resources
     (``prefix``), runs ``prepare`` (write the inventory and the playbook), converges ``stack`` (its ``converge()``)
     twice with ``between`` in between, yields both runs, and removes the resources again, even when a test failed."""
-    if docker("version").returncode != 0:
-        pytest.fail(f"the Docker engine does not answer {DOCKER} version")
-    require_images(*images)
-    remove_labelled(prefix)
-    try:
+    with fresh_resources(prefix, images):
         prepare()
         first = stack.converge()
         first.assert_ok()
@@ -269,6 +266,27 @@ def converged_twice(stack: Any, prefix: str, images: list[str], prepare: Callabl
         second = stack.converge()
         second.assert_ok()
         yield ConvergedTwice(stack, first, second)
+
+
+def converged_once(stack: Any, prefix: str, images: list[str], prepare: Callable[[], None]) -> Iterator[Any]:
+    """``converged_twice`` with a single converge, for a module whose stack another module already shows to
+    converge without change the second time (CI time is short): yields ``stack`` once it converged."""
+    with fresh_resources(prefix, images):
+        prepare()
+        stack.converge().assert_ok()
+        yield stack
+
+
+@contextmanager
+def fresh_resources(prefix: str, images: list[str]) -> Iterator[None]:
+    """Checks the engine and the local ``images``, and removes the test's resources (``prefix``) before and after
+    the block, even when a test failed."""
+    if docker("version").returncode != 0:
+        pytest.fail(f"the Docker engine does not answer {DOCKER} version")
+    require_images(*images)
+    remove_labelled(prefix)
+    try:
+        yield
     finally:
         remove_labelled(prefix)
 

@@ -235,8 +235,8 @@ def _inventory_errors(stack: DemoStack) -> float:
 
 
 def test_the_errors_scenario_fails_requests_and_none_ends_it_without_a_restart(converged: ConvergedTwice) -> None:
-    """playbooks/scenario.yml writes the scenario file; the running app reads it again (item 2 of issue 17, the
-    scenario switch only: the alert rules that fire on each scenario are not part of this change)."""
+    """playbooks/scenario.yml writes the scenario file; the running app reads it again (the alert this scenario
+    fires, through Alertmanager to a webhook: tests/integration/test_scenario_alerts.py)."""
     stack = converged.stack
     started = inspect_container(f"{PREFIX}demo")["State"]["StartedAt"]
     playbook = str(Path(__file__).resolve().parents[2] / "playbooks" / "scenario.yml")
