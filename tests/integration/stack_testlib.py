@@ -35,6 +35,12 @@ NO_PROXY = {"http_proxy": "", "https_proxy": "", "HTTP_PROXY": "", "HTTPS_PROXY"
             "no_proxy": "127.0.0.1,localhost", "NO_PROXY": "127.0.0.1,localhost"}
 VENV_HINT = "run the tests from the project's venv: bash tests/run.sh venv && .venv/bin/pytest"
 IMAGES_HINT = "build the local test images: bash tests/images/build.sh"
+# What inventories/local-test-images sets besides the stack's own names and places (its stack_*): the locally built
+# images (*_image), cadvisor_privileged, demo_enabled and the like. The tests that converge the stack with those
+# images take these from the inventory itself, so they run what a user of it runs.
+LOCAL_TEST_VARS = {name: value for name, value in yaml.safe_load(
+    (ROOT / "inventories" / "local-test-images" / "group_vars" / "all.yml").read_text(encoding="utf-8")).items()
+    if not name.startswith("stack_")}
 
 
 def venv_bin(tool: str) -> str:

@@ -35,6 +35,7 @@ import pytest
 import yaml
 from stack_testlib import (
     HOST_PORTS,
+    LOCAL_TEST_VARS,
     TEST_LABEL_KEY,
     PlaybookRun,
     ansible_playbook,
@@ -47,20 +48,9 @@ from stack_testlib import (
 
 PLAYBOOK_TIMEOUT = 1200
 
-LOCAL_IMAGES = {
-    "postgresql_image": "data2ai-test/postgres:local",
-    "redis_image": "data2ai-test/redis:local",
-    "prometheus_image": "data2ai-test/prometheus:local",
-    "alertmanager_image": "data2ai-test/alertmanager:local",
-    "node_exporter_image": "data2ai-test/node-exporter:local",
-    "grafana_image": "data2ai-test/grafana-double:local",
-    "loki_image": "data2ai-test/loki-double:local",
-    "tempo_image": "data2ai-test/tempo-double:local",
-    "promtail_image": "data2ai-test/promtail-double:local",
-    "cadvisor_image": "data2ai-test/cadvisor-double:local",
-    "influxdb_image": "data2ai-test/influxdb-double:local",
-    "tempo_volume_init_image": "data2ai-test/base-bookworm:local",
-}
+# inventories/local-test-images: the locally built images, cadvisor_privileged and demo_enabled (off: the demo's
+# image is built FROM python, which no registry here serves; tests/integration/test_demo_workload.py runs it).
+LOCAL_IMAGES = {name: image for name, image in LOCAL_TEST_VARS.items() if name.endswith("_image")}
 COMPONENTS = (
     "grafana", "prometheus", "alertmanager", "loki", "tempo", "node-exporter", "cadvisor", "promtail", "influxdb",
     "redis", "postgresql",
@@ -197,11 +187,7 @@ class Stack:
             "stack_labels": {TEST_LABEL_KEY: "1"},
             "stack_credentials_dir": str(self.credentials_dir),
             "verify_report_dir": str(self.workdir / "reports"),
-            "cadvisor_privileged": False,
-            # The demo workload's image is built FROM python, which no registry here serves: off, as in
-            # inventories/local-test-images (tests/integration/test_demo_workload.py runs it).
-            "demo_enabled": False,
-            **LOCAL_IMAGES,
+            **LOCAL_TEST_VARS,
             **self.ports,
             **self.extra_vars,
         }

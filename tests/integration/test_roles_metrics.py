@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 import yaml
 from stack_testlib import (
+    LOCAL_TEST_VARS,
     TEST_LABEL_KEY,
     ConvergedTwice,
     PlaybookRun,
@@ -119,10 +120,9 @@ def metrics_host_vars(workdir: Path, ports: dict[str, int]) -> dict[str, Any]:
         "stack_labels": {TEST_LABEL_KEY: "1"},
         "stack_bind_address": "127.0.0.1",
         **{f"{role}_image": image for role, image in IMAGES.items()},
-        "cadvisor_privileged": False,
-        # Off, as in inventories/local-test-images: no demo workload, so no scrape job of it
-        # (tests/integration/test_demo_workload.py runs it and checks Prometheus scrapes it).
-        "demo_enabled": False,
+        # As inventories/local-test-images sets them: cAdvisor unprivileged, and no demo workload, so no scrape job
+        # of it (tests/integration/test_demo_workload.py runs it and checks Prometheus scrapes it).
+        **{name: LOCAL_TEST_VARS[name] for name in ("cadvisor_privileged", "demo_enabled")},
         "prometheus_host_port": ports["prometheus"],
         "alertmanager_host_port": ports["alertmanager"],
         "cadvisor_host_port": ports["cadvisor"],
