@@ -510,11 +510,11 @@ class _FakeInfluxDB(BaseHTTPRequestHandler):
         _FakeInfluxDB.seen.append({"path": self.path, "authorization": self.headers.get("Authorization"),
                                    "body": json.loads(self.rfile.read(length))})
         body = (
-            "#group,false,false,true,false,false\r\n#datatype,string,long,string,dateTime:RFC3339,double\r\n"
-            "#default,_result,,,,\r\n,result,table,service,_time,_value\r\n"
-            ",,0,checkout,2026-01-01T00:00:00Z,1.5\r\n,,1,frontend,2026-01-01T00:00:00Z,2\r\n"
-            ",,1,frontend,2026-01-01T00:00:02Z,3\r\n\r\n"
-        ).encode()
+            b"#group,false,false,true,false,false\r\n#datatype,string,long,string,dateTime:RFC3339,double\r\n"
+            b"#default,_result,,,,\r\n,result,table,service,_time,_value\r\n"
+            b",,0,checkout,2026-01-01T00:00:00Z,1.5\r\n,,1,frontend,2026-01-01T00:00:00Z,2\r\n"
+            b",,1,frontend,2026-01-01T00:00:02Z,3\r\n\r\n"
+        )
         self.send_response(200)
         self.send_header("Content-Type", "text/csv; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
