@@ -60,6 +60,16 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(names: tuple[str, ...] | list[str]) -> dict[str, int]:
+    """A distinct free port on 127.0.0.1 for each name (free_port alone may hand out the same port twice)."""
+    ports: dict[str, int] = {}
+    while len(ports) < len(names):
+        port = free_port()
+        if port not in ports.values():
+            ports[names[len(ports)]] = port
+    return ports
+
+
 def free_subnet(first_octets: str, thirds: range = range(256)) -> str:
     """A ``<first_octets>.<third>.0/24`` that overlaps no existing Docker network, for a test network."""
     used = []
@@ -116,6 +126,18 @@ def roles_play(name: str, images: list[str], roles: list[str]) -> list[dict[str,
               for role in roles),
         ],
     }]
+
+
+def health_wait_task(roles: list[str], timeout: float) -> dict[str, Any]:
+    """A task for a ``roles_play``: wait for these roles' services, as site.yml's layer waits do, with the checks of
+    the collection's table of components."""
+    return {
+        "name": "Wait for the services the host runs, as site.yml's layer waits do",
+        "data2ai.grafana_stack.service_health": {
+            "checks": "{{ query('data2ai.grafana_stack.components', " + ", ".join(f"'{role}'" for role in roles)
+                      + ", enabled=true, want='health_check') }}",
+            "timeout": timeout},
+    }
 
 
 def write_roles_play(path: Path, name: str, images: list[str], roles: list[str]) -> Path:

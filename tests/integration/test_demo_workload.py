@@ -35,6 +35,7 @@ from stack_testlib import (
     docker,
     free_port,
     free_subnet,
+    health_wait_task,
     http_get,
     inspect_container,
     local_stack_vars,
@@ -92,13 +93,7 @@ def write_demo_plays(workdir: Path, ports: dict[str, int]) -> None:
     }
     (workdir / "inventory.yml").write_text(yaml.safe_dump({"all": {"hosts": {"localhost": host}}}))
     play = roles_play("Converge the demo workload and the backends it sends to", list(IMAGES.values()), ROLES)
-    play[0]["tasks"].append({
-        "name": "Wait for the services the host runs, as site.yml's layer wait does",
-        "data2ai.grafana_stack.service_health": {
-            "checks": "{{ query('data2ai.grafana_stack.components', " + ", ".join(f"'{role}'" for role in ROLES)
-                      + ", enabled=true, want='health_check') }}",
-            "timeout": 120},
-    })
+    play[0]["tasks"].append(health_wait_task(ROLES, 120))
     (workdir / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
     # The demo role alone, for turning it off: it only removes its container then.
     (workdir / "demo-only.yml").write_text(yaml.safe_dump(

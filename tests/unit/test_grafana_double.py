@@ -500,6 +500,67 @@ def test_proxy_and_ds_query_really_forward_to_the_datasource(double: RunningDoub
         upstream.server_close()
 
 
+class _FakeInfluxDB(BaseHTTPRequestHandler):
+    """Answers /api/v2/query with two annotated-CSV tables and records what it was sent."""
+
+    seen: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        _FakeInfluxDB.seen.append({"path": self.path, "authorization": self.headers.get("Authorization"),
+                                   "body": json.loads(self.rfile.read(length))})
+        body = (
+            b"#group,false,false,true,false,false\r\n#datatype,string,long,string,dateTime:RFC3339,double\r\n"
+            b"#default,_result,,,,\r\n,result,table,service,_time,_value\r\n"
+            b",,0,checkout,2026-01-01T00:00:00Z,1.5\r\n,,1,frontend,2026-01-01T00:00:00Z,2\r\n"
+            b",,1,frontend,2026-01-01T00:00:02Z,3\r\n\r\n"
+        )
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_ds_query_runs_flux_with_grafanas_macros_and_the_datasource_token(double: RunningDouble) -> None:
+    """Grafana's InfluxDB (Flux) backend: macros replaced as pkg/tsdb/influxdb/flux/macros.go does, then
+    POST /api/v2/query?org=<organization> with the token (influxdb-client-go); one frame per CSV table."""
+    upstream = HTTPServer(("127.0.0.1", 0), _FakeInfluxDB)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    _FakeInfluxDB.seen.clear()
+    try:
+        double.call("POST", "/api/datasources", {
+            "name": "flux", "uid": "flux", "type": "influxdb", "access": "proxy",
+            "url": f"http://127.0.0.1:{upstream.server_address[1]}",
+            "jsonData": {"version": "Flux", "organization": "data2ai", "defaultBucket": "training"},
+            "secureJsonData": {"token": "read-token-1"}})
+        query = {"from": "1767225600000", "to": "1767229200000", "queries": [{
+            "refId": "A", "datasource": {"uid": "flux", "type": "influxdb"}, "intervalMs": 90000,
+            "query": "from(bucket: v.defaultBucket) |> range(start: v.timeRangeStart, stop: v.timeRangeStop)"
+                     " |> aggregateWindow(every: v.windowPeriod, fn: mean)"}]}
+        answer = double.call("POST", "/api/ds/query", query)
+        assert answer.status_code == 200, answer.text
+        frames = answer.json()["results"]["A"]["frames"]
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+    (sent,) = _FakeInfluxDB.seen
+    assert sent["path"] == "/api/v2/query?org=data2ai"
+    assert sent["authorization"] == "Token read-token-1"
+    assert sent["body"]["type"] == "flux"
+    assert sent["body"]["query"] == (
+        'from(bucket: "training") |> range(start: 2026-01-01T00:00:00.000000Z, stop: 2026-01-01T01:00:00.000000Z)'
+        " |> aggregateWindow(every: 1m30s, fn: mean)")
+    assert [[field["name"] for field in frame["schema"]["fields"]] for frame in frames] == [
+        ["service", "_time", "_value"]] * 2
+    assert [frame["data"]["values"] for frame in frames] == [
+        [["checkout"], [1767225600000], [1.5]],
+        [["frontend", "frontend"], [1767225600000, 1767225602000], [2.0, 3.0]]]
+
+
 # -- health and backend probes ---------------------------------------------------------------------
 
 

@@ -7,12 +7,15 @@ the stack under test, so an end-to-end check through Grafana's API proves the da
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import re
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from .common import as_int
@@ -148,13 +151,47 @@ class ProxyApi:
             ds = self._datasource(request.org_id, id=as_int(raw["datasourceId"], -1))
         else:
             raise error(400, "query is missing a datasource")
+        if ds["type"] == "influxdb" and (ds["json_data"] or {}).get("version") == "Flux":
+            return {"status": 200, "frames": self._flux(ds, raw, ref_id, start, end)}
         if ds["type"] != "prometheus":
             raise error(
                 400,
-                f"double: /api/ds/query supports prometheus datasources only, "
+                f"double: /api/ds/query supports prometheus and influxdb (Flux) datasources only, "
                 f"not {ds['type']}; use the datasource proxy",
             )
         return {"status": 200, "frames": self._prometheus(ds, raw, ref_id, start, end)}
+
+    def _flux(
+        self, ds: dict[str, Any], raw: dict[str, Any], ref_id: str, start: float, end: float
+    ) -> list[dict[str, Any]]:
+        """Grafana's Flux backend (pkg/tsdb/influxdb/flux, Grafana 13): the query's v.timeRangeStart,
+        v.timeRangeStop, v.windowPeriod, v.defaultBucket and v.organization replaced as macros.go does, then
+        POST <url>/api/v2/query?org=<organization> with the datasource's token, as influxdb-client-go's QueryAPI
+        does. The frames are the annotated CSV's tables, one per table, its columns as fields (Grafana's
+        converters.go also names and types the value fields; the double keeps the CSV's column names)."""
+        json_data = ds["json_data"] or {}
+        org = str(json_data.get("organization") or "")
+        if not org:
+            raise error(400, "missing organization in datasource configuration")
+        flux = flux_macros(str(raw.get("query") or ""), start, end, as_int(raw.get("intervalMs"), 1000),
+                           str(json_data.get("defaultBucket") or ""), org)
+        url = ds["url"].rstrip("/") + "/api/v2/query?" + urllib.parse.urlencode({"org": org})
+        headers = {"Content-Type": "application/json", "Accept": "application/csv"}
+        token = ds["secure"].get("token", "")
+        if token:
+            headers["Authorization"] = f"Token {token}"
+        body = json.dumps({"query": flux, "type": "flux",
+                           "dialect": {"annotations": ["datatype", "group", "default"]}}).encode()
+        upstream = urllib.request.Request(url, data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(upstream, timeout=PROXY_TIMEOUT) as reply:
+                text = reply.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise error(exc.code, f"influxdb answered {exc.code}: {detail}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise error(502, f"influxdb not reachable: {exc}") from exc
+        return frames_from_flux_csv(text, ref_id, flux)
 
     def _prometheus(
         self, ds: dict[str, Any], raw: dict[str, Any], ref_id: str, start: float, end: float
@@ -183,6 +220,62 @@ class ProxyApi:
         except (urllib.error.URLError, OSError, ValueError) as exc:
             raise error(502, f"prometheus not reachable: {exc}") from exc
         return frames_from_prometheus(payload, ref_id, expr)
+
+
+def flux_macros(flux: str, start: float, end: float, interval_ms: int, default_bucket: str, org: str) -> str:
+    """The Flux macros Grafana's backend replaces (pkg/tsdb/influxdb/flux/macros.go): the time range as RFC 3339,
+    the interval as a Go duration string (whole seconds here), the default bucket and organization quoted."""
+    def rfc3339(epoch: float) -> str:
+        return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    seconds = max(interval_ms // 1000, 1)
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    window = f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s" if minutes else f"{secs}s"
+    replacements = {"timeRangeStart": rfc3339(start), "timeRangeStop": rfc3339(end), "windowPeriod": window,
+                    "defaultBucket": f'"{default_bucket}"', "organization": f'"{org}"'}
+    return re.sub(r"\bv\.(timeRangeStart|timeRangeStop|windowPeriod|defaultBucket|organization)\b",
+                  lambda match: replacements[match.group(1)], flux)
+
+
+def frames_from_flux_csv(text: str, ref_id: str, flux: str) -> list[dict[str, Any]]:
+    """One frame per table of InfluxDB's annotated CSV: blocks are separated by an empty line, each has its
+    #datatype row, a header row, then rows whose third column is the table number."""
+    frames: list[dict[str, Any]] = []
+    for block in re.split(r"\r?\n\s*\r?\n", text.strip()):
+        rows = list(csv.reader(io.StringIO(block)))
+        datatypes = next((row for row in rows if row and row[0] == "#datatype"), [])
+        data = [row for row in rows if row and not row[0].startswith("#")]
+        if len(data) < 2:
+            continue
+        header, tables = data[0], {}
+        for row in data[1:]:
+            tables.setdefault(row[2], []).append(row)
+        columns = [(i, name, datatypes[i] if i < len(datatypes) else "string")
+                   for i, name in enumerate(header) if i > 2 and name]
+        for table_rows in tables.values():
+            fields, values = [], []
+            for index, name, datatype in columns:
+                kind = ("time" if datatype.startswith("dateTime") else
+                        "number" if datatype in ("double", "long", "unsignedLong") else
+                        "boolean" if datatype == "boolean" else "string")
+                fields.append({"name": name, "type": kind})
+                values.append([_flux_value(row[index] if index < len(row) else "", kind) for row in table_rows])
+            frames.append({"schema": {"refId": ref_id, "meta": {"executedQueryString": flux}, "fields": fields},
+                           "data": {"values": values}})
+    return frames
+
+
+def _flux_value(text: str, kind: str) -> Any:
+    if text == "":
+        return None
+    if kind == "time":
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    if kind == "number":
+        return float(text)
+    if kind == "boolean":
+        return text == "true"
+    return text
 
 
 def frames_from_prometheus(payload: dict[str, Any], ref_id: str, expr: str) -> list[dict]:
