@@ -41,6 +41,8 @@ IMAGES_HINT = "build the local test images: bash tests/images/build.sh"
 LOCAL_TEST_VARS = {name: value for name, value in yaml.safe_load(
     (ROOT / "inventories" / "local-test-images" / "group_vars" / "all.yml").read_text(encoding="utf-8")).items()
     if not name.startswith("stack_")}
+# Its images alone, each variable to its image.
+LOCAL_TEST_IMAGES = {name: image for name, image in LOCAL_TEST_VARS.items() if name.endswith("_image")}
 
 
 def venv_bin(tool: str) -> str:

@@ -64,6 +64,8 @@ import pytest
 import yaml
 from stack_testlib import (
     HOST_PORTS,
+    LOCAL_TEST_IMAGES,
+    LOCAL_TEST_VARS,
     ROOT,
     RolesStack,
     converge,
@@ -82,20 +84,6 @@ from stack_testlib import (
 PREFIX = "gsttest-pd-"
 DEMO_IMAGE = f"{PREFIX}demo-workload:local"
 ADMIN_PASSWORD = "gsttest-pd-admin-7d41"
-IMAGES = {
-    "postgresql_image": "data2ai-test/postgres:local",
-    "redis_image": "data2ai-test/redis:local",
-    "prometheus_image": "data2ai-test/prometheus:local",
-    "node_exporter_image": "data2ai-test/node-exporter:local",
-    "grafana_image": "data2ai-test/grafana-double:local",
-    "loki_image": "data2ai-test/loki-double:local",
-    "tempo_image": "data2ai-test/tempo-double:local",
-    "promtail_image": "data2ai-test/promtail-double:local",
-    "cadvisor_image": "data2ai-test/cadvisor-double:local",
-    "influxdb_image": "data2ai-test/influxdb-double:local",
-    "tempo_volume_init_image": "data2ai-test/base-bookworm:local",
-    "demo_base_image": "data2ai-test/demo-python:local",
-}
 ROLES = ["postgresql", "redis", "influxdb", "prometheus", "loki", "tempo", "node_exporter", "cadvisor", "promtail",
          "grafana", "demo"]
 DASHBOARD_DIR = ROOT / "roles" / "grafana" / "files" / "dashboards"
@@ -160,7 +148,7 @@ class DashboardStack(RolesStack):
 def write_dashboards_play(workdir: Path, ports: dict[str, int]) -> None:
     host = {
         **local_stack_vars(workdir, PREFIX, free_subnet("10.229", range(0, 256))),
-        **IMAGES,
+        **LOCAL_TEST_VARS,  # inventories/local-test-images: the local images, cadvisor_privileged, ...
         **ports,
         "stack_bind_address": "127.0.0.1",
         "grafana_admin_password": ADMIN_PASSWORD,
@@ -168,13 +156,13 @@ def write_dashboards_play(workdir: Path, ports: dict[str, int]) -> None:
         "demo_image": DEMO_IMAGE,
         "demo_requests_per_second": 5,
         "demo_influxdb_interval": 2,
-        "cadvisor_privileged": False,
         "prometheus_scrape_interval": f"{SCRAPE_INTERVAL_S}s",
         "prometheus_scrape_timeout": f"{SCRAPE_INTERVAL_S}s",
         "prometheus_alertmanager_targets": [],
     }
     write_local_inventory(workdir, host)
-    play = roles_play("The dashboards' components, the demo workload and Grafana", list(IMAGES.values()), ROLES)
+    play = roles_play("The dashboards' components, the demo workload and Grafana", list(LOCAL_TEST_IMAGES.values()),
+                      ROLES)
     play[0]["tasks"].append(health_wait_task(ROLES, 180))
     (workdir / "play.yml").write_text(yaml.safe_dump(play, sort_keys=False))
 
@@ -183,7 +171,7 @@ def write_dashboards_play(workdir: Path, ports: dict[str, int]) -> None:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardStack]:
     if docker("version").returncode != 0:
         pytest.fail("the Docker engine does not answer docker version")
-    require_images(*IMAGES.values())
+    require_images(*LOCAL_TEST_IMAGES.values())
     workdir = tmp_path_factory.mktemp("dashboards-have-data")
     built = DashboardStack(workdir, free_ports(HOST_PORTS))
     remove_labelled(PREFIX)

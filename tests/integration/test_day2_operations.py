@@ -35,6 +35,7 @@ import pytest
 import yaml
 from stack_testlib import (
     HOST_PORTS,
+    LOCAL_TEST_IMAGES,
     LOCAL_TEST_VARS,
     TEST_LABEL_KEY,
     PlaybookRun,
@@ -48,9 +49,8 @@ from stack_testlib import (
 
 PLAYBOOK_TIMEOUT = 1200
 
-# inventories/local-test-images: the locally built images, cadvisor_privileged and demo_enabled (off: the demo's
-# image is built FROM python, which no registry here serves; tests/integration/test_demo_workload.py runs it).
-LOCAL_IMAGES = {name: image for name, image in LOCAL_TEST_VARS.items() if name.endswith("_image")}
+# The stack runs with what inventories/local-test-images sets (LOCAL_TEST_VARS): its images, cadvisor_privileged and
+# demo_enabled (off: tests/integration/test_demo_workload.py and test_dashboards_have_data.py run the demo).
 COMPONENTS = (
     "grafana", "prometheus", "alertmanager", "loki", "tempo", "node-exporter", "cadvisor", "promtail", "influxdb",
     "redis", "postgresql",
@@ -399,7 +399,7 @@ class Converged:
 
 @pytest.fixture(scope="module")
 def converged(tmp_path_factory: pytest.TempPathFactory) -> Converged:
-    require_images(*LOCAL_IMAGES.values())
+    require_images(*LOCAL_TEST_IMAGES.values())
     remove_labelled(PREFIX)
     _remove_next_tags()
     stack = Stack(tmp_path_factory.mktemp("day2"), PREFIX, SUBNET,
@@ -422,7 +422,7 @@ def converged(tmp_path_factory: pytest.TempPathFactory) -> Converged:
 
 
 def test_check_mode_on_an_empty_host_reports_what_it_would_create_and_creates_nothing(tmp_path: Path) -> None:
-    require_images(*LOCAL_IMAGES.values())
+    require_images(*LOCAL_TEST_IMAGES.values())
     prefix = f"{PREFIX}empty-"
     stack = Stack(tmp_path, prefix, SUBNET)
     try:
