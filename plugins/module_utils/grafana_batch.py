@@ -42,7 +42,10 @@ class ObjectModule:
 
     reread_results = False
 
-    def __init__(self, params: Dict[str, Any], check_mode: bool, warnings: List[str]) -> None:
+    def __init__(self, params: Dict[str, Any], check_mode: bool, warnings: List[str], concurrency: int = 1) -> None:
+        # How many requests of its own an object may send at once (an organization's new members): fail_json
+        # raises here, so a refusal in one of them reaches the object's result, not the module's output.
+        self.concurrency = concurrency
         self.params = params
         self.check_mode = check_mode
         self._diff = True
@@ -122,7 +125,7 @@ class Batch:
     def run_one(self, job: Job) -> Dict[str, Any]:
         result: Dict[str, Any] = {'kind': job.kind, 'name': job.name, 'org': job.org}
         try:
-            resource = job.resource_cls(ObjectModule(job.params, self.check_mode, self.warnings),
+            resource = job.resource_cls(ObjectModule(job.params, self.check_mode, self.warnings, self.concurrency),
                                         self.clients.get(job.org))
             outcome = resource.run()
         except ObjectFailed as exc:

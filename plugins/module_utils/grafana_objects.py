@@ -13,6 +13,7 @@ is read, compared and written the same way whichever module manages it.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (
@@ -189,15 +190,30 @@ class Organization(GrafanaResource):
         if members is None and (changes or removals):
             members = self.api('GET', base, use_org=False) or []
         ids = {m['login']: m['userId'] for m in members or []}
+        adds = [(login, role) for login, role in sorted(after.items()) if login not in before]
+        self._add_users(base, adds)
         for login, role in sorted(after.items()):
-            obj = f"{self.label} user '{login}'"
-            if login not in before:
-                self._add_user(base, obj, login, role)
-            elif before[login] != role:
+            if login in before and before[login] != role:
+                obj = f"{self.label} user '{login}'"
                 self.client.request('PATCH', f'{base}/{ids[login]}', obj, body={'role': role}, use_org=False)
         for login in removals:
             obj = f"{self.label} user '{login}'"
             self.client.request('DELETE', f'{base}/{ids[login]}', obj, use_org=False)
+
+    def _add_users(self, base: str, adds: List[Tuple[str, str]]) -> None:
+        """Adds the new members, as many at a time as the module allows (a batch's objects: its concurrency; a
+        single-object module, whose refusal ends the module: one at a time); the first refusal, in login order,
+        is raised once all have been tried."""
+        workers = min(int(getattr(self.module, 'concurrency', 1) or 1), len(adds))
+        if workers <= 1:
+            for login, role in adds:
+                self._add_user(base, f"{self.label} user '{login}'", login, role)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._add_user, base, f"{self.label} user '{login}'", login, role)
+                       for login, role in adds]
+        for future in futures:
+            future.result()
 
     def _add_user(self, base: str, obj: str, login: str, role: str) -> None:
         """Adds the user with this login. Grafana's POST takes a login *or an email* and tries the email first when

@@ -5,7 +5,12 @@
 
 from __future__ import annotations
 
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaClient
+import threading
+import time
+from typing import Any
+
+import pytest
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaAPIError, GrafanaClient
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_batch import OrgClients
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import Organization
 from ansible_collections.data2ai.grafana_stack.plugins.modules.grafana_datasource import Datasource
@@ -176,3 +181,51 @@ def test_a_member_the_update_changes_uses_the_list_read_with_the_organization() 
     assert Organization(in_batch(params), grafana).run()["changed"]
     assert len(fake.requests("GET", "/api/orgs/7/users")) == 1
     assert [sent.body for sent in fake.requests("PATCH")] == [{"role": "Editor"}]
+
+
+def test_a_batch_adds_a_new_organizations_members_several_at_a_time_and_a_single_module_one_by_one() -> None:
+    users = [{"id": 10 + n, "login": f"s{n:02d}", "email": f"s{n:02d}@example.org", "isAdmin": False}
+             for n in range(12)]
+    lock = threading.Lock()
+    in_flight = {"now": 0, "most": 0}
+
+    def add_member(sent: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+        with lock:
+            in_flight["now"] += 1
+            in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        time.sleep(0.02)
+        with lock:
+            in_flight["now"] -= 1
+        user = next(u for u in users if u["email"] == sent.body["loginOrEmail"])
+        return 200, {"userId": user["id"], "message": "User added to organization"}, {}
+
+    members = [{"login": u["login"], "role": "Editor"} for u in users]
+    for concurrency, most in ((8, 8), (None, 1)):
+        fake = FakeTransport()
+        fake.on("GET", "/api/users", 200, [{"id": 1, "login": "admin", "isAdmin": True}, *users])
+        fake.on("POST", "/api/orgs", 200, {"orgId": 5, "message": "Organization created"})
+        fake.on("POST", "/api/orgs/5/users", add_member)
+        grafana = client(fake)
+        grafana.read_user_list()
+        module = in_batch(org_params("cohort", members))
+        if concurrency:
+            module.concurrency = concurrency  # type: ignore[attr-defined]
+        in_flight["most"] = 0
+        assert Organization(module, grafana).run()["changed"]
+        assert len(fake.requests("POST", "/api/orgs/5/users")) == 12
+        assert in_flight["most"] == most
+
+
+def test_a_refused_member_is_the_first_in_login_order_once_every_member_was_tried() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 200, [{"id": 1, "login": "admin", "isAdmin": True}, *USERS])
+    fake.on("POST", "/api/orgs", 200, {"orgId": 5, "message": "Organization created"})
+    fake.on("POST", "/api/orgs/5/users", lambda sent: (409, {"message": "User is already member of this organization"},
+                                                       {}))
+    grafana = client(fake)
+    grafana.read_user_list()
+    module = in_batch(org_params("cohort", [{"login": "bob", "role": "Viewer"}, {"login": "alice", "role": "Viewer"}]))
+    module.concurrency = 4  # type: ignore[attr-defined]
+    with pytest.raises(GrafanaAPIError, match="organization 'cohort' user 'alice': HTTP 409"):
+        Organization(module, grafana).run()
+    assert len(fake.requests("POST", "/api/orgs/5/users")) == 2
