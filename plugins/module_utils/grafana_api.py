@@ -180,6 +180,9 @@ class GrafanaClient:
         # an object of such an organization that the client has not made does not exist, and is not read.
         self._orgs_made: Dict[int, Set[str]] = {}
         self._complete: Dict[str, bool] = {'users': False, 'orgs': False}
+        # Teams' ids by (org id, exact name), as this client read, made or deleted them: a folder permission naming
+        # a team the run has just made or read does not search for it again.
+        self._team_ids: Dict[Tuple[Optional[int], str], int] = {}
         # Guards what the client learns once (org id, version, namespace) when threads share it.
         self._lock = threading.RLock()
         self.transport = transport if transport is not None else HttpTransport(
@@ -409,10 +412,24 @@ class GrafanaClient:
             user = self._users.get(login.lower())
             return user.get('login') if user else None
 
-    def user_made(self, login: str, email: Optional[str]) -> None:
-        """A user this client made: the list does not hold it, so the next find_user looks it up (then knows it)."""
+    def user_made(self, login: str, email: Optional[str], created: Optional[Dict[str, Any]] = None,
+                  name: str = '', is_admin: bool = False) -> None:
+        """A user this client made. With ``created``, the answer of ``POST /api/admin/users`` (its ``id``) and a
+        known server version, the client knows the user from here on, as Grafana stores it: since Grafana 11 the
+        login and email in lower case (Service.Create, grafana/grafana#86359), the email the login when none was
+        given (pkg/services/user/userimpl/user.go, Create), not disabled. Else the list does not hold it, and the next
+        find_user looks it up (then knows it)."""
         with self._lock:
-            self._users_made[login.lower()] = (email or login).lower()
+            stored_email = email or login
+            major = self._major if self._major_known else None
+            if isinstance(created, dict) and isinstance(created.get('id'), int) and major is not None:
+                stored = (lambda text: text.lower()) if major >= 11 else (lambda text: text)
+                self._users_made.pop(login.lower(), None)
+                self._users[login.lower()] = {'id': created['id'], 'login': stored(login), 'name': name,
+                                              'email': stored(stored_email), 'isGrafanaAdmin': bool(is_admin),
+                                              'isDisabled': False}
+                return
+            self._users_made[login.lower()] = stored_email.lower()
 
     def user_deleted(self, login: str) -> None:
         """A user this client deleted."""
@@ -474,12 +491,27 @@ class GrafanaClient:
         return user
 
     def team_by_name(self, name: str, obj: str) -> Dict[str, Any]:
-        """A team of the request org by exact name (``GET /api/teams/search``); a missing team raises 404."""
+        """A team of the request org by exact name: the id this client has seen for it (remember_team), else
+        ``GET /api/teams/search``; a missing team raises 404."""
+        org_id = self.resolve_org()
+        with self._lock:
+            if (org_id, name) in self._team_ids:
+                return {'id': self._team_ids[(org_id, name)], 'name': name}
         search = self.request('GET', '/api/teams/search', f"{obj} team '{name}'", query={'name': name}) or {}
         for team in search.get('teams') or []:
             if team.get('name') == name:
+                self.remember_team(name, team['id'])
                 return team
         raise GrafanaAPIError(f"{obj} team '{name}'", 404, 'team not found in the organization')
+
+    def remember_team(self, name: str, team_id: Optional[int]) -> None:
+        """The id of a team of the request org this client has read, made (``team_id``) or deleted (None)."""
+        org_id = self.resolve_org()
+        with self._lock:
+            if team_id is None:
+                self._team_ids.pop((org_id, name), None)
+            else:
+                self._team_ids[(org_id, name)] = int(team_id)
 
 
 def same_login(one: Any, other: Any) -> bool:

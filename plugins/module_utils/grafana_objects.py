@@ -82,7 +82,8 @@ class User(GrafanaResource):
         body = drop_none({'login': after['login'], 'name': after.get('name'), 'email': after.get('email'),
                           'password': self.params['password']})
         created = self.api('POST', '/api/admin/users', body=body, use_org=False)
-        self.client.user_made(after['login'], after.get('email'))
+        self.client.user_made(after['login'], after.get('email'), created, name=after.get('name') or '',
+                              is_admin=after['is_admin'])
         if after['is_admin']:
             self._set_admin(created['id'], True)
 
@@ -273,6 +274,7 @@ class Team(GrafanaResource):
         search = self.api('GET', '/api/teams/search', query={'name': self.params['name']}) or {}
         for team in search.get('teams') or []:
             if team.get('name') == self.params['name']:
+                self.client.remember_team(team['name'], team['id'])
                 return dict(team, members=self._members(team['id']))
         return None
 
@@ -324,6 +326,7 @@ class Team(GrafanaResource):
     def create(self, after: Dict[str, Any]) -> None:
         created = self.api('POST', '/api/teams', body={'name': after['name'], 'email': after['email']})
         team_id = created['teamId']
+        self.client.remember_team(after['name'], team_id)
         self._sync_members(team_id, self._members(team_id))
 
     def update(self, current: Dict[str, Any], before: Dict[str, Any], after: Dict[str, Any]) -> None:
@@ -334,6 +337,7 @@ class Team(GrafanaResource):
 
     def delete(self, current: Dict[str, Any]) -> None:
         self.api('DELETE', f"/api/teams/{current['id']}")
+        self.client.remember_team(current['name'], None)
 
     def present_result(self, after: Dict[str, Any]) -> Dict[str, Any]:
         current = None if self.check_mode or not self.reread else self.read()

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from typing import Any
@@ -60,6 +61,55 @@ def test_a_user_made_after_the_list_is_looked_up_once_then_known_and_a_deleted_o
     assert [sent.path for sent in fake.sent[2:]] == ["/api/users/lookup"]
     grafana.user_deleted("bob")
     assert grafana.find_user("bob", "") is None
+
+
+@pytest.mark.parametrize(("version", "stored"), [("13.0.0", "carol"), ("10.4.2", "Carol")])
+def test_a_user_made_is_known_from_the_answer_of_its_creation_as_grafana_stores_it(version: str, stored: str) -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 200, USERS)
+    fake.on("GET", "/api/health", 200, {"database": "ok", "version": version})
+    grafana = client(fake)
+    grafana.read_user_list()
+    grafana.server_major()
+    grafana.user_made("Carol", None, {"id": 9, "message": "User created", "uid": "c9"}, name="Carol C")
+    # Grafana 11 and later store logins and emails in lower case; the email is the login when none is given.
+    assert grafana.find_user("carol", "") == {"id": 9, "login": stored, "name": "Carol C", "email": stored,
+                                              "isGrafanaAdmin": False, "isDisabled": False}
+    assert grafana.user_by_login("CAROL", "org member")["id"] == 9
+    assert grafana.user_with_email("carol", "")["id"] == 9
+    assert [sent.path for sent in fake.sent] == ["/api/users", "/api/health"]
+
+
+def test_a_user_made_before_the_server_version_is_known_is_looked_up() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 200, USERS)
+    fake.on("GET", "/api/users/lookup", 200, {"id": 9, "login": "carol", "name": "", "email": "carol"})
+    grafana = client(fake)
+    grafana.read_user_list()
+    grafana.user_made("Carol", None, {"id": 9, "message": "User created"})
+    assert grafana.find_user("carol", "")["id"] == 9
+    assert [sent.path for sent in fake.sent] == ["/api/users", "/api/users/lookup"]
+
+
+def test_a_team_the_client_read_or_made_is_not_searched_again_in_its_organization_and_a_deleted_one_is() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/teams/search", 200, {"totalCount": 1, "teams": [{"id": 4, "name": "red"}]})
+    grafana = client(fake)
+    grafana.org_id = 7
+    grafana.remember_team("blue", 5)
+    assert grafana.team_by_name("blue", "folder")["id"] == 5
+    assert grafana.team_by_name("red", "folder")["id"] == 4
+    assert grafana.team_by_name("red", "folder")["id"] == 4
+    assert [sent.path for sent in fake.sent] == ["/api/teams/search"]
+    other = copy.copy(grafana)
+    other.org_id = 8  # the same name in another organization is another team
+    assert other.team_by_name("red", "folder")["id"] == 4
+    grafana.remember_team("red", None)
+    with pytest.raises(GrafanaAPIError):
+        fake.on("GET", "/api/teams/search", 200, {"totalCount": 0, "teams": []})
+        grafana.team_by_name("red", "folder")
+    assert [(sent.path, sent.header("X-Grafana-Org-Id")) for sent in fake.sent] == [
+        ("/api/teams/search", "7"), ("/api/teams/search", "8"), ("/api/teams/search", "7")]
 
 
 def test_a_partial_list_answers_for_the_users_it_holds_and_looks_up_the_others() -> None:
