@@ -22,6 +22,7 @@ from the version ``GET /api/health`` reports, never from a user setting; a hidde
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -37,6 +38,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transpo
     NoAnswer,
     basic_auth,
     body_message,
+    cookies_set,
     decode_json,
     one_line,
     request,
@@ -180,6 +182,14 @@ class GrafanaClient:
         # an object of such an organization that the client has not made does not exist, and is not read.
         self._orgs_made: Dict[int, Set[str]] = {}
         self._complete: Dict[str, bool] = {'users': False, 'orgs': False}
+        # The cookies of the session start_session opened (name: value), shared by the client's copies; empty:
+        # every request carries basic authentication.
+        self._session: Dict[str, str] = {}
+        # Guards only the session (never held while sending: a thread holding a request slot may take it).
+        self._session_lock = threading.Lock()
+        # At most this many requests in flight at once over the client and its copies (limit_requests); None: no
+        # limit of the client's own.
+        self._slots: Optional[threading.BoundedSemaphore] = None
         # Teams' ids by (org id, exact name), as this client read, made or deleted them: a folder permission naming
         # a team the run has just made or read does not search for it again.
         self._team_ids: Dict[Tuple[Optional[int], str], int] = {}
@@ -192,6 +202,61 @@ class GrafanaClient:
     def close(self) -> None:
         """Close the kept connections (a module's process ends anyway; long-lived callers close)."""
         self.transport.close()
+
+    def limit_requests(self, most: int) -> None:
+        """At most ``most`` requests in flight at once, however many threads send them (a batch's objects, and the
+        members an object adds several at a time); call before the client is copied."""
+        self._slots = threading.BoundedSemaphore(max(1, int(most)))
+
+    # -- a login session -----------------------------------------------
+    # With basic authentication Grafana checks the password on every request: the basic client hashes it
+    # (PBKDF2-SHA256, 10000 rounds, pkg/util/encoding.go EncodePassword) each time. A caller that sends many
+    # requests logs in once instead, as Grafana's login form does (POST /login, pkg/api/login.go LoginPost), and
+    # sends the session cookie it set; the session client then looks the token up by its hash
+    # (pkg/services/authn/clients/session.go). The organization of each request is still chosen by the org header.
+    def start_session(self) -> bool:
+        """Log in once for the requests that follow (a password, not a token); whether a session is open. Any
+        refusal (a wrong password, a login form turned off) leaves basic authentication on every request, and the
+        first request then says what is wrong, as it would without a session."""
+        if self.token or self.username is None or self.password is None:
+            return False
+        body = json.dumps({'user': self.username, 'password': self.password}).encode('utf-8')
+        headers = {'Accept': 'application/json', 'Content-Type': 'application/json'}
+        try:
+            response = request(self.transport, 'POST', self.url_for('/login'), headers, body, timeout=self.timeout,
+                               retries=0, sleep=self._sleep)
+        except (BadRedirect, NoAnswer):
+            return False
+        jar = cookies_set(response.set_cookies) if response.status == 200 else {}
+        with self._session_lock:
+            self._session.clear()
+            self._session.update(jar)
+        return bool(jar)
+
+    def end_session(self) -> None:
+        """Log out (``GET /logout`` revokes the session's token, pkg/api/login.go Logout), so that no session of a
+        run stays open in Grafana; its redirect is not followed. Best effort: a failure leaves the token to expire."""
+        with self._session_lock:
+            cookie = self._cookie_header()
+            self._session.clear()
+        if not cookie:
+            return
+        with contextlib.suppress(BadRedirect, NoAnswer):
+            request(self.transport, 'GET', self.url_for('/logout'), {'Cookie': cookie}, None, timeout=self.timeout,
+                    retries=0, sleep=self._sleep, follow=())
+
+    def _cookie_header(self) -> str:
+        return '; '.join(f'{name}={value}' for name, value in self._session.items())
+
+    def _drop_session(self, cookie: str) -> bool:
+        """Grafana refused the session ``cookie`` (a token revoked, expired or due for rotation): the requests
+        that follow use basic authentication. Whether the session was still that one (else another thread has
+        already dropped it)."""
+        with self._session_lock:
+            if cookie and self._cookie_header() == cookie:
+                self._session.clear()
+                return True
+            return bool(cookie)
 
     # -- org selection -------------------------------------------------
     def resolve_org(self) -> Optional[int]:
@@ -308,8 +373,12 @@ class GrafanaClient:
         headers = {'Accept': 'application/json'}
         if has_body:
             headers['Content-Type'] = 'application/json'
+        with self._session_lock:
+            cookie = self._cookie_header()
         if self.token:
             headers['Authorization'] = f'Bearer {self.token}'
+        elif cookie:
+            headers['Cookie'] = cookie
         elif self.username is not None:
             headers['Authorization'] = basic_auth(self.username, self.password)
         if org_id is not None:
@@ -338,9 +407,19 @@ class GrafanaClient:
         data = json.dumps(body).encode('utf-8') if body is not None else None
         headers = self._headers(org_id, disable_provenance, data is not None)
         url = self.url_for(path, query)
+        with self._slots or contextlib.nullcontext():
+            return self._send(method, url, obj, org_id, headers, data, disable_provenance, missing_ok)
+
+    def _send(self, method: str, url: str, obj: str, org_id: Optional[int], headers: Dict[str, str],
+              data: Optional[bytes], disable_provenance: bool, missing_ok: bool) -> Any:
         try:
             response = request(self.transport, method, url, headers, data, timeout=self.timeout,
                                retries=self.retries, sleep=self._sleep)
+            if response.status == 401 and self._drop_session(headers.get('Cookie', '')):
+                # The session ended under the run: the same request again, with basic authentication.
+                headers = self._headers(org_id, disable_provenance, data is not None)
+                response = request(self.transport, method, url, headers, data, timeout=self.timeout,
+                                   retries=self.retries, sleep=self._sleep)
         except BadRedirect as exc:
             raise GrafanaAPIError(obj, exc.status, str(exc)) from None
         except NoAnswer as exc:

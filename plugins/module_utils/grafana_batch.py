@@ -117,9 +117,12 @@ class Batch:
     """Runs jobs by dependency, ``concurrency`` at a time, and collects one result per job, in the jobs' order."""
 
     def __init__(self, client: GrafanaClient, check_mode: bool, concurrency: int = 8) -> None:
-        self.clients = OrgClients(client)
         self.check_mode = check_mode
         self.concurrency = max(1, int(concurrency))
+        # ``concurrency`` bounds the requests in flight, not only the objects: an object that sends several
+        # requests at once (an organization's or a team's new members) shares the same slots.
+        client.limit_requests(self.concurrency)
+        self.clients = OrgClients(client)
         self.warnings: List[str] = []
 
     def run_one(self, job: Job) -> Dict[str, Any]:

@@ -13,7 +13,6 @@ is read, compared and written the same way whichever module manages it.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Optional, Tuple
 
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (
@@ -192,7 +191,7 @@ class Organization(GrafanaResource):
             members = self.api('GET', base, use_org=False) or []
         ids = {m['login']: m['userId'] for m in members or []}
         adds = [(login, role) for login, role in sorted(after.items()) if login not in before]
-        self._add_users(base, adds)
+        self.each(self._add_user, [(base, f"{self.label} user '{login}'", login, role) for login, role in adds])
         for login, role in sorted(after.items()):
             if login in before and before[login] != role:
                 obj = f"{self.label} user '{login}'"
@@ -200,21 +199,6 @@ class Organization(GrafanaResource):
         for login in removals:
             obj = f"{self.label} user '{login}'"
             self.client.request('DELETE', f'{base}/{ids[login]}', obj, use_org=False)
-
-    def _add_users(self, base: str, adds: List[Tuple[str, str]]) -> None:
-        """Adds the new members, as many at a time as the module allows (a batch's objects: its concurrency; a
-        single-object module, whose refusal ends the module: one at a time); the first refusal, in login order,
-        is raised once all have been tried."""
-        workers = min(int(getattr(self.module, 'concurrency', 1) or 1), len(adds))
-        if workers <= 1:
-            for login, role in adds:
-                self._add_user(base, f"{self.label} user '{login}'", login, role)
-            return
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(self._add_user, base, f"{self.label} user '{login}'", login, role)
-                       for login, role in adds]
-        for future in futures:
-            future.result()
 
     def _add_user(self, base: str, obj: str, login: str, role: str) -> None:
         """Adds the user with this login. Grafana's POST takes a login *or an email* and tries the email first when
@@ -316,12 +300,13 @@ class Team(GrafanaResource):
     def _sync_members(self, team_id: int, members: List[Dict[str, Any]]) -> None:
         stored = {m['login']: m['userId'] for m in members}
         wanted = self._wanted_members(members)
-        for login in wanted:
-            if login not in stored:
-                user = self.client.user_by_login(login, f'{self.label} member', by_email=False)
-                self.api('POST', f'/api/teams/{team_id}/members', body={'userId': user['id']})
-        for login in sorted(set(stored) - set(wanted)):
-            self.api('DELETE', f'/api/teams/{team_id}/members/{stored[login]}')
+        self.each(self._add_member, [(team_id, login) for login in wanted if login not in stored])
+        self.each(lambda user_id: self.api('DELETE', f'/api/teams/{team_id}/members/{user_id}'),
+                  [(stored[login],) for login in sorted(set(stored) - set(wanted))])
+
+    def _add_member(self, team_id: int, login: str) -> None:
+        user = self.client.user_by_login(login, f'{self.label} member', by_email=False)
+        self.api('POST', f'/api/teams/{team_id}/members', body={'userId': user['id']})
 
     def create(self, after: Dict[str, Any]) -> None:
         created = self.api('POST', '/api/teams', body={'name': after['name'], 'email': after['email']})

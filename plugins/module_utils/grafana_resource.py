@@ -15,7 +15,8 @@ from __future__ import annotations
 import copy
 import re
 import traceback
-from typing import Any, Dict, Iterable, Optional, Tuple
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_text
@@ -136,6 +137,20 @@ class GrafanaResource:
 
     def extra_result(self) -> Dict[str, Any]:
         return {}
+
+    def each(self, call: Callable[..., Any], items: Sequence[Tuple[Any, ...]]) -> None:
+        """``call(*item)`` for each item, as many at a time as the module allows (a batch's objects: its
+        concurrency; a single-object module, whose refusal ends the module: one at a time). The first refusal, in
+        the items' order, is raised once all have been tried."""
+        workers = min(int(getattr(self.module, 'concurrency', 1) or 1), len(items))
+        if workers <= 1:
+            for item in items:
+                call(*item)
+            return
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(call, *item) for item in items]
+        for future in futures:
+            future.result()
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.client.request(method, path, self.label, **kwargs)

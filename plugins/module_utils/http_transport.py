@@ -8,16 +8,17 @@ Users: ``grafana_api.GrafanaClient`` (the Grafana modules), ``health`` (``servic
 
 What it owns:
 
-- **Connections and keep-alive.** :class:`HttpTransport` keeps one ``http.client`` connection per origin and per
-  thread (``threading.local``), and sends the next request of that thread to that origin over it. A connection the
-  server closed while idle is noticed before it is used again, and replaced. One transport may be shared by many
-  threads (``concurrent.futures``); :meth:`HttpTransport.close` closes the connections of every thread.
+- **Connections and keep-alive.** :class:`HttpTransport` keeps the ``http.client`` connections it opened to each
+  origin, idle between requests, and sends the next request to that origin, from whichever thread, over an idle
+  one: a run opens as many connections as it has requests in flight at once. A connection the server closed while
+  idle is noticed before it is used again, and replaced. One transport may be shared by many threads
+  (``concurrent.futures``); :meth:`HttpTransport.close` closes every connection.
 - **TLS.** ``validate_certs``, ``ca_path`` (only that CA file is trusted instead of the system's CAs),
   ``server_name`` (the name the certificate must carry when the URL names an address) and a client certificate.
   Contexts are built once per setting and shared (building one loads the CA bundle and holds the GIL).
 - **Proxies.** With ``use_proxy`` the ``http_proxy``/``https_proxy``/``no_proxy`` environment is honoured as by
   urllib (an HTTPS origin is reached through a ``CONNECT`` tunnel).
-- **Redirects** (:func:`request`): followed for GET and HEAD only; the credentials (``Authorization``) are
+- **Redirects** (:func:`request`): followed for GET and HEAD only; the credentials (``Authorization``, ``Cookie``) are
   dropped when a redirect leaves the origin, by the rule of ``requests``
   (``SessionRedirectMixin.should_strip_auth``, see :func:`should_strip_auth`).
 - **Retries** (:func:`request`, :func:`may_retry`): only an idempotent request (RFC 9110 section 9.2.2: GET,
@@ -64,7 +65,7 @@ REDIRECT_STATUSES = frozenset((301, 302, 303, 307, 308))
 MAX_REDIRECTS = 10
 MAX_RETRIES = 10
 DEFAULT_PORTS = {'http': 80, 'https': 443}
-CREDENTIAL_HEADERS = ('Authorization',)
+CREDENTIAL_HEADERS = ('Authorization', 'Cookie')
 
 _WHITESPACE = re.compile(r'\s+')
 _TLS_CONTEXTS: Dict[Tuple[Any, ...], ssl.SSLContext] = {}
@@ -136,6 +137,25 @@ def body_message(raw: Any, reason: str = '') -> str:
     return reason or 'no message'
 
 
+def cookies_set(set_cookies: Iterable[str]) -> Dict[str, str]:
+    """The cookies Set-Cookie headers give a client (name: value), as a browser keeps them: a cookie set empty or
+    already expired (``Max-Age`` 0 or less) is cleared, not kept."""
+    jar: Dict[str, str] = {}
+    for header in set_cookies:
+        pair, _sep, attributes = str(header).partition(';')
+        name, sep, value = pair.partition('=')
+        name, value = name.strip(), value.strip().strip('"')
+        if not sep or not name:
+            continue
+        expired = any(attr.strip().lower().startswith('max-age=') and attr.strip()[8:].strip().lstrip('-').isdigit()
+                      and int(attr.strip()[8:].strip()) <= 0 for attr in attributes.split(';'))
+        if value and not expired:
+            jar[name] = value
+        else:
+            jar.pop(name, None)
+    return jar
+
+
 def strip_userinfo(url: str) -> str:
     """The URL without its user:password part, safe to print."""
     parts = urlsplit(url)
@@ -188,10 +208,13 @@ class Response:
     """One HTTP answer: status, headers (looked up case-insensitively with :meth:`header`) and body bytes."""
 
     def __init__(self, status: int, body: bytes = b'', headers: Optional[Mapping[str, str]] = None,
-                 reason: str = '', url: str = '') -> None:
+                 reason: str = '', url: str = '', set_cookies: Optional[Iterable[str]] = None) -> None:
         self.status = int(status)
         self.body = body or b''
         self.headers = {str(k).lower(): str(v) for k, v in (headers or {}).items()}
+        # Every Set-Cookie header (a mapping of headers keeps one of each name).
+        self.set_cookies = list(set_cookies) if set_cookies is not None else (
+            [self.headers['set-cookie']] if 'set-cookie' in self.headers else [])
         self.reason = reason or http.client.responses.get(self.status, '')
         self.url = url
 
@@ -406,7 +429,9 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
 
 
 class HttpTransport:
-    """Keep-alive HTTP(S) connections, one per origin and per thread; safe to share between threads."""
+    """Keep-alive HTTP(S) connections to each origin, shared by threads: a request takes an idle connection (or
+    opens one) and gives it back when its answer has been read, so a run opens as many connections as it has
+    requests in flight at once, whichever threads send them."""
 
     def __init__(self, timeout: float = 30.0, validate_certs: bool = True, ca_path: Optional[str] = None,
                  server_name: Optional[str] = None, client_cert: Optional[str] = None,
@@ -421,19 +446,13 @@ class HttpTransport:
         self.use_proxy = use_proxy
         self.unix_socket = unix_socket
         self.user_agent = user_agent
-        self._local = threading.local()
+        self._idle: Dict[Tuple[Any, ...], List[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self._every: List[http.client.HTTPConnection] = []
         #: connections opened (not reused) so far, over all threads
         self.connections_opened = 0
 
     # -- connections -------------------------------------------------------
-    def _kept(self) -> Dict[Tuple[Any, ...], http.client.HTTPConnection]:
-        kept = getattr(self._local, 'connections', None)
-        if kept is None:
-            kept = self._local.connections = {}
-        return kept
-
     def _proxy(self, scheme: str, host: str) -> Optional[Any]:
         if not self.use_proxy or self.unix_socket:
             return None
@@ -463,38 +482,44 @@ class HttpTransport:
 
     def _checkout(self, key: Tuple[Any, ...], scheme: str, host: str, port: int, proxy: Any,
                   timeout: Optional[float]) -> http.client.HTTPConnection:
-        kept = self._kept()
-        conn = kept.get(key)
-        if conn is not None and _dropped(conn):
-            conn.close()
-        if conn is None:
-            conn = self._new_connection(scheme, host, port, proxy, timeout)
-            kept[key] = conn
+        conn = None
+        while conn is None:
             with self._lock:
-                self._every.append(conn)
+                idle = self._idle.get(key)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                conn = self._new_connection(scheme, host, port, proxy, timeout)
+                with self._lock:
+                    self._every.append(conn)
+            elif _dropped(conn):
+                self._discard(conn)
+                conn = None
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
         return conn
 
-    def _forget(self, key: Tuple[Any, ...]) -> None:
-        conn = self._kept().pop(key, None)
-        if conn is not None:
-            conn.close()
-            with self._lock:
-                self._every = [kept for kept in self._every if kept is not conn]
+    def _give_back(self, key: Tuple[Any, ...], conn: http.client.HTTPConnection) -> None:
+        with self._lock:
+            self._idle.setdefault(key, []).append(conn)
+
+    def _discard(self, conn: http.client.HTTPConnection) -> None:
+        conn.close()
+        with self._lock:
+            self._every = [kept for kept in self._every if kept is not conn]
 
     def close(self) -> None:
-        """Close the kept connections of every thread."""
+        """Close every kept connection."""
         with self._lock:
             every, self._every = self._every, []
+            self._idle = {}
         for conn in every:
             conn.close()
 
     # -- one exchange ------------------------------------------------------
     def send(self, method: str, url: str, headers: Optional[Mapping[str, str]] = None, body: Optional[bytes] = None,
              timeout: Optional[float] = None, max_body: Optional[int] = None) -> Response:
-        """One request and its answer, over this thread's kept connection to the origin when there is one.
+        """One request and its answer, over an idle kept connection to the origin when there is one.
 
         An error status is an answer. Credentials in the URL (``user:password@``) become basic authentication.
         With ``max_body`` only that many bytes of the body are read (the connection is then not kept).
@@ -522,6 +547,7 @@ class HttpTransport:
         key = (scheme, host, port)
         for attempt in (1, 2):
             reused = False
+            conn = None
             try:
                 conn = self._checkout(key, scheme, host, port, proxy, timeout)
                 reused = conn.sock is not None
@@ -532,16 +558,21 @@ class HttpTransport:
                 answer = conn.getresponse()
                 data = answer.read(max_body) if max_body is not None else answer.read()
             except _STALE_ERRORS as exc:
-                self._forget(key)
+                if conn is not None:
+                    self._discard(conn)
                 # The server closed a kept connection as the request went out: a second connection is tried once
                 # for a request that may be sent twice.
                 if attempt == 1 and reused and method.upper() in IDEMPOTENT_METHODS:
                     continue
                 raise NoAnswer(url, exc, timeout) from None
             except _NO_ANSWER_ERRORS as exc:
-                self._forget(key)
+                if conn is not None:
+                    self._discard(conn)
                 raise NoAnswer(url, exc, timeout) from None
             if answer.will_close or not answer.isclosed():
-                self._forget(key)
-            return Response(answer.status, data, dict(answer.getheaders()), answer.reason, url)
+                self._discard(conn)
+            else:
+                self._give_back(key, conn)
+            return Response(answer.status, data, dict(answer.getheaders()), answer.reason, url,
+                            set_cookies=answer.msg.get_all('Set-Cookie') or [])
         raise AssertionError('unreachable')  # pragma: no cover

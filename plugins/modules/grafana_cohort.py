@@ -427,7 +427,7 @@ diff:
   elements: dict
 '''
 
-from typing import Any, Dict, List  # noqa: E402
+from typing import Any, Dict, List, Tuple  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (  # noqa: E402
@@ -459,11 +459,26 @@ def main() -> None:
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     client = GrafanaClient(module.params)
+    # One login for the whole run (not in check mode, which opens no session in Grafana): Grafana then checks a
+    # session token on each request instead of hashing the password (see GrafanaClient.start_session).
+    if not module.check_mode:
+        client.start_session()
+    try:
+        out, failed = provision(module, client, jobs)
+    finally:
+        client.end_session()
+    if failed:
+        module.fail_json(msg=failed, **out)
+    module.exit_json(**out)
+
+
+def provision(module: AnsibleModule, client: GrafanaClient, jobs: List[Any]) -> Tuple[Dict[str, Any], str]:
+    """Runs the jobs; the module's output and, when objects failed or were skipped, its one message."""
     if any(job.kind in ('folder', 'dashboard') for job in jobs):
         try:
             client.server_major()  # once: the organizations' clients share what it read
         except GrafanaAPIError as exc:
-            module.fail_json(msg=exc.one_line(), status=exc.status)
+            return {'status': exc.status}, exc.one_line()
     # Two lists read once (users; organizations by name) spare a lookup per student, user and organization. A login
     # or organization they do not hold (made by this run) is looked up as it is needed.
     client.read_user_list()
@@ -478,12 +493,10 @@ def main() -> None:
     out['results'] = [{k: v for k, v in r.items() if k not in ('diff', 'exception')} for r in results]
     out['failures'] = failure_lines(results)
     skipped = [r['msg'] for r in results if r['action'] == SKIPPED]
-    if out['failures'] or skipped:
-        lines: List[str] = list(out['failures'])
-        if skipped:
-            lines.append(f'{len(skipped)} skipped: ' + '; '.join(skipped))
-        module.fail_json(msg='\n'.join(lines), **out)
-    module.exit_json(**out)
+    lines: List[str] = list(out['failures'])
+    if skipped:
+        lines.append(f'{len(skipped)} skipped: ' + '; '.join(skipped))
+    return out, '\n'.join(lines)
 
 
 if __name__ == '__main__':

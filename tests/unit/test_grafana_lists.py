@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaAPIError, GrafanaClient
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_batch import OrgClients
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import Organization
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import Organization, Team
 from ansible_collections.data2ai.grafana_stack.plugins.modules.grafana_datasource import Datasource
 from fake_transport import FakeTransport
 from test_grafana_resource import PROM, FakeModule, datasource_params
@@ -279,3 +279,40 @@ def test_a_refused_member_is_the_first_in_login_order_once_every_member_was_trie
     with pytest.raises(GrafanaAPIError, match="organization 'cohort' user 'alice': HTTP 409"):
         Organization(module, grafana).run()
     assert len(fake.requests("POST", "/api/orgs/5/users")) == 2
+
+
+def test_a_batch_adds_and_removes_a_teams_members_several_at_a_time() -> None:
+    users = [{"id": 10 + n, "login": f"s{n:02d}", "email": f"s{n:02d}@example.org", "isAdmin": False}
+             for n in range(6)]
+    lock = threading.Lock()
+    in_flight = {"now": 0, "most": 0}
+
+    def slowly(answer: dict[str, Any]) -> Any:
+        def handle(_sent: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
+            with lock:
+                in_flight["now"] += 1
+                in_flight["most"] = max(in_flight["most"], in_flight["now"])
+            time.sleep(0.02)
+            with lock:
+                in_flight["now"] -= 1
+            return 200, answer, {}
+        return handle
+
+    fake = FakeTransport()
+    fake.on("GET", "/api/users", 200, [{"id": 1, "login": "admin", "isAdmin": True}, *users])
+    fake.on("GET", "/api/teams/search", 200, {"totalCount": 1, "teams": [{"id": 3, "name": "red", "email": ""}]})
+    fake.on("GET", "/api/teams/3/members", 200, [{"userId": 90, "login": "old1"}, {"userId": 91, "login": "old2"},
+                                                 {"userId": 92, "login": "old3"}])
+    fake.on("POST", "/api/teams/3/members", slowly({"message": "Member added to Team"}))
+    fake.on("DELETE", "/api/teams/3/members/*", slowly({"message": "Team member removed"}))
+    grafana = client(fake)
+    grafana.read_user_list()
+    grafana.org_id = 2
+    module = in_batch({"url": "http://grafana.test", "url_username": "admin", "url_password": "pw", "token": None,
+                       "state": "present", "name": "red", "email": None, "members": [u["login"] for u in users],
+                       "enforce_members": True})
+    module.concurrency = 8  # type: ignore[attr-defined]
+    assert Team(module, grafana).run()["changed"]
+    assert sorted(sent.body["userId"] for sent in fake.requests("POST", "/api/teams/3/members")) == list(range(10, 16))
+    assert sorted(sent.path for sent in fake.requests("DELETE")) == [f"/api/teams/3/members/{n}" for n in (90, 91, 92)]
+    assert in_flight["most"] == 6

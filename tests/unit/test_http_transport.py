@@ -7,8 +7,10 @@ Each test runs a stdlib HTTP/1.1 server on 127.0.0.1 in a thread that counts the
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -112,6 +114,42 @@ def test_one_client_shared_by_threads_answers_each_correctly_over_a_connection_p
     assert results == [True] * (threads * per_thread)
     assert server.requests == threads * per_thread
     assert server.connections <= threads
+
+
+def test_threads_that_come_and_go_reuse_the_idle_connections_of_those_before_them(server: CountingServer) -> None:
+    # As an object that adds its members several at a time does: a new pool of threads for each object.
+    client = grafana(server.url)
+    for round_no in range(5):
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(lambda i, r=round_no: client.get(f"/api/teams/{r}-{i}", "team"), range(4)))
+    client.close()
+    assert server.requests == 20
+    assert server.connections <= 4
+
+
+def test_limit_requests_bounds_the_requests_in_flight_over_the_client_and_its_copies() -> None:
+    fake = FakeTransport()
+    lock = threading.Lock()
+    in_flight = {"now": 0, "most": 0}
+
+    def slowly(_sent: object) -> tuple[int, dict[str, str], dict[str, str]]:
+        with lock:
+            in_flight["now"] += 1
+            in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        time.sleep(0.02)
+        with lock:
+            in_flight["now"] -= 1
+        return 200, {}, {}
+
+    fake.on("GET", "/api/folders", slowly)
+    client = GrafanaClient({"url": "http://grafana.test", "url_password": "pw"}, sleep=lambda s: None,
+                           transport=fake)
+    client.limit_requests(3)
+    copies = [client, copy.copy(client)]
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        list(pool.map(lambda i: copies[i % 2].request("GET", "/api/folders", "folders"), range(24)))
+    assert len(fake.sent) == 24
+    assert in_flight["most"] == 3
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_failure() -> None:

@@ -20,6 +20,9 @@ MAX_BODY = 64 * 1024 * 1024
 
 class DoubleHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # Grafana listens with Go's net.Listen, whose accept backlog is the kernel's somaxconn (4096 on current
+    # kernels), not socketserver's default of 5: many clients connecting at once are all accepted.
+    request_queue_size = 4096
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], app: App, tls: ssl.SSLContext | None = None) -> None:
