@@ -13,6 +13,9 @@ from .web import Request, Response, error, message, ok
 if TYPE_CHECKING:
     from .app import App
 
+#: a team member's permission when the member administers the team (dashboardaccess.PERMISSION_ADMIN)
+TEAM_ADMIN_PERMISSION = 4
+
 
 def team_dto(store: Store, team: dict[str, Any]) -> dict[str, Any]:
     return {
@@ -74,6 +77,14 @@ class TeamApi:
             "created": now,
             "updated": now,
         }
+        # A user (basic auth or a session, not a service account) who creates a team becomes its member with the
+        # Admin permission (pkg/services/team/teamapi/team.go createTeam: IsIdentityType(claims.TypeUser), then
+        # addOrUpdateTeamMember with dashboardaccess.PERMISSION_ADMIN; the teams' permission hook adds the
+        # team_member row), so the team's member list holds the creator.
+        creator = request.identity
+        if creator is not None and not creator.is_service_account and creator.user_id > 0:
+            team["members"].append(creator.user_id)
+            team["admins"] = [creator.user_id]
         self.store.items("teams").append(team)
         return message("Team created", teamId=team["id"], uid=team["uid"])
 
@@ -139,7 +150,7 @@ class TeamApi:
                     "login": user["login"],
                     "avatarUrl": avatar_url(user["email"]),
                     "labels": [],
-                    "permission": 0,
+                    "permission": TEAM_ADMIN_PERMISSION if user_id in team.get("admins", []) else 0,
                 }
             )
         return ok(result)
@@ -161,4 +172,6 @@ class TeamApi:
         if user_id not in team["members"]:
             raise error(404, "Team member not found")
         team["members"].remove(user_id)
+        if user_id in team.get("admins", []):
+            team["admins"].remove(user_id)
         return message("Team member removed")
