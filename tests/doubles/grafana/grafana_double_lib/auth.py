@@ -12,11 +12,13 @@ import hashlib
 import hmac
 import secrets
 import string
+import time
 import uuid
 import zlib
 from datetime import datetime, timezone
 from typing import Any
 
+from .sessions import SessionConfig, request_cookie, session_identity
 from .state import Store, now_iso
 from .web import ROLE_RANK, ApiError, Identity, Request, errutil
 
@@ -128,21 +130,40 @@ def _unauthorized() -> ApiError:
     return errutil(401, "auth.unauthorized", "Unauthorized")
 
 
-def authenticate(store: Store, request: Request) -> Identity:
+def authenticate(store: Store, request: Request, session_config: SessionConfig | None = None) -> Identity:
     """The caller's identity for this request, or an ApiError shaped like Grafana's.
 
     It takes the store's lock itself, only to read and touch the store: a password's PBKDF2 is computed outside it,
     as Grafana checks the passwords of concurrent requests concurrently.
+
+    The login cookie (sessions.py) is tried after the Authorization header, as Grafana's authn service tries its
+    clients by priority (pkg/services/authn/clients: api_key 30, basic 40, session 60) and falls through to the next
+    one on an error (authnimpl/service.go Authenticate); the header's error is answered when the session fails too,
+    except a session that needs rotation, whose error stops the chain.
     """
     header = request.header("Authorization") or ""
     scheme, _space, value = header.strip().partition(" ")
     scheme = scheme.lower()
-    if scheme == "basic":
-        return _basic(store, request, value.strip())
-    if scheme == "bearer":
-        with store.lock:
-            return _bearer(store, request, value.strip())
-    raise _unauthorized()
+    cookie = request_cookie(request.headers, session_config.cookie_name) if session_config else None
+    try:
+        if scheme == "basic":
+            return _basic(store, request, value.strip())
+        if scheme == "bearer":
+            with store.lock:
+                return _bearer(store, request, value.strip())
+        if cookie is None:
+            raise _unauthorized()
+    except ApiError as header_error:
+        if cookie is None or session_config is None:
+            raise
+        try:
+            return session_identity(store, session_config, cookie, requested_org(request), time.time())
+        except ApiError as session_error:
+            if session_error.body.get("messageId") == "session.token.rotate" or not header:
+                raise
+            raise header_error from session_error
+    assert session_config is not None and cookie is not None
+    return session_identity(store, session_config, cookie, requested_org(request), time.time())
 
 
 def _basic(store: Store, request: Request, value: str) -> Identity:

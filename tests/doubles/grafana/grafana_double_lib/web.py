@@ -113,6 +113,7 @@ class Response:
     content_type: str = JSON_TYPE
     raw: bytes | None = None  # pre-encoded body, e.g. from the datasource proxy
     headers: dict[str, str] = field(default_factory=dict)
+    cookies: list[str] = field(default_factory=list)  # Set-Cookie values, one header each (sessions.py)
     passthrough: bool = False  # proxied upstream bodies are not Grafana's own
 
     def encode(self) -> bytes:
