@@ -168,6 +168,16 @@ def test_a_token_older_than_the_rotation_interval_needs_rotation(grafana: Double
     assert stale.json()["messageId"] == "session.token.rotate"
 
 
+def test_a_token_past_its_maximum_lifetime_has_expired(grafana: Double) -> None:
+    cookie = grafana.login()
+    with grafana.app.store.lock:
+        for record in grafana.app.store.items("user_auth_tokens"):
+            record["created_at"] -= 31 * 86400  # login_maximum_lifetime_duration defaults to 30d
+    expired = grafana.call("GET", "/api/user", headers=session(cookie))
+    assert expired.status_code == 401
+    assert expired.json() == {"message": "Unauthorized"}
+
+
 def test_disable_login_form_turns_post_login_off_but_not_basic_auth() -> None:
     double = Double({"GF_AUTH_DISABLE_LOGIN_FORM": "true"})
     try:

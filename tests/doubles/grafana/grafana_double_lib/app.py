@@ -267,7 +267,8 @@ class App:
     def _run(self, route: Route, request: Request) -> Response:
         try:
             if route.access != "public":
-                request.identity = authenticate(self.store, request, self.sessions)  # takes the store's lock where it needs it
+                # authenticate takes the store's lock where it needs it
+                request.identity = authenticate(self.store, request, self.sessions)
                 authorize(request.identity, route.access, route.action)
             if not route.locked:
                 return route.handler(request)

@@ -23,7 +23,8 @@ Each behaviour follows a grafana/grafana source file, named where it is modelled
   `[security] cookie_samesite` (lax; "disabled" leaves it out). Deleting writes Max-Age=0 (Go's MaxAge -1).
 * pkg/services/auth/authimpl/auth_token.go: a 32-hex-character token (util.RandomHex(16)), stored hashed
   (sha256 of token + `[security] secret_key`) and looked up by that hash; expired when created more than
-  login_maximum_lifetime_duration ago or last seen more than login_maximum_inactive_lifetime_duration (7d) ago.
+  login_maximum_lifetime_duration ago or last rotated more than login_maximum_inactive_lifetime_duration (7d) ago
+  (LookupToken's createdAfterParam / rotatedAfterParam); the first lookup marks the token seen.
   RevokeToken(soft=false), as Logout calls it, deletes the row.
 * pkg/services/authn/clients/session.go and pkg/models/usertoken/user_token.go NeedsRotation: a token last rotated
   more than `token_rotation_interval_minutes` (default 10, at least 2: pkg/setting/setting.go) ago answers 401
@@ -155,10 +156,8 @@ def lookup_session(store: Store, config: SessionConfig, raw: str, now: float) ->
     record = store.find(COLLECTION, auth_token=hash_token(config, unquote(raw)))
     if record is None:  # never issued, or deleted by logout (auth.ErrUserTokenNotFound)
         raise ApiError(401, {"message": "Unauthorized"})
-    if record["created_at"] <= now - config.max_lifetime or (
-        record["auth_token_seen"] and record["seen_at"] <= now - config.max_inactive
-    ):  # auth.TokenExpiredError
-        raise ApiError(401, {"message": "Unauthorized"})
+    if record["created_at"] <= now - config.max_lifetime or record["rotated_at"] <= now - config.max_inactive:
+        raise ApiError(401, {"message": "Unauthorized"})  # auth.TokenExpiredError
     if not record["auth_token_seen"]:
         record["auth_token_seen"] = True
     record["seen_at"] = int(now)
