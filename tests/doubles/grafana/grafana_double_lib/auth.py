@@ -174,24 +174,25 @@ def _basic(store: Store, request: Request, value: str) -> Identity:
     login, sep, password = decoded.partition(":")
     if not sep:
         raise errutil(400, "basic-auth.invalid-header", "Invalid Basic Auth Header")
-    with store.lock:
-        user = find_user(store, login)
-        stored = {"salt": user.get("salt"), "password": user.get("password")} if user else {}
-    if user is None or user["is_service_account"] or not password_matches(stored, password):
+    user = user_with_password(store, login, password)
+    if user is None:
         raise errutil(401, "basic-auth.invalid-credentials", "Invalid username or password")
     with store.lock:
         if user["is_disabled"]:
             raise errutil(401, "user.disabled", "User is disabled")
         user["last_seen"] = now_iso()
-        org_id = requested_org(request) or user["org_id"]
-        return Identity(
-            user_id=user["id"],
-            login=user["login"],
-            is_server_admin=bool(user["is_admin"]),
-            is_service_account=False,
-            org_id=org_id,
-            org_role=user["orgs"].get(str(org_id), "None"),
-        )
+        return Identity.of_user(user, requested_org(request))
+
+
+def user_with_password(store: Store, login: str, password: str) -> dict[str, Any] | None:
+    """The user (not a service account) with this login or email and password, else None. The PBKDF2 runs outside
+    the store's lock."""
+    with store.lock:
+        user = find_user(store, login)
+        stored = {"salt": user.get("salt"), "password": user.get("password")} if user else {}
+    if user is None or user["is_service_account"] or not password_matches(stored, password):
+        return None
+    return user
 
 
 def _bearer(store: Store, request: Request, key: str) -> Identity:

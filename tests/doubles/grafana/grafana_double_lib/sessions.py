@@ -177,15 +177,7 @@ def session_identity(store: Store, config: SessionConfig, raw: str, org_id: int 
         if user["is_disabled"]:
             raise errutil(401, "identity.disabled", "Unauthorized")
         user["last_seen"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
-        org = org_id or user["org_id"]
-        return Identity(
-            user_id=user["id"],
-            login=user["login"],
-            is_server_admin=bool(user["is_admin"]),
-            is_service_account=False,
-            org_id=org,
-            org_role=user["orgs"].get(str(org), "None"),
-        )
+        return Identity.of_user(user, org_id)
 
 
 def csrf_refusal(config: SessionConfig, method: str, headers: Any) -> Response | None:
@@ -231,7 +223,7 @@ class SessionApi:
         return self.app.sessions
 
     def login(self, request: Request) -> Response:
-        from .auth import find_user, password_matches
+        from .auth import user_with_password  # auth imports this module
 
         config = self.config
         if config.disable_login_form:
@@ -245,10 +237,8 @@ class SessionApi:
         if not isinstance(user_name, str) or not isinstance(password, str) or not user_name or not password:
             return errutil(400, "form-auth.invalid", "bad login data").as_response()
         store = self.app.store
-        with store.lock:
-            user = find_user(store, user_name)
-            stored = {"salt": user.get("salt"), "password": user.get("password")} if user else {}
-        if user is None or user["is_service_account"] or not password_matches(stored, password):
+        user = user_with_password(store, user_name, password)
+        if user is None:
             return errutil(401, "password-auth.failed", "Invalid username or password").as_response()
         with store.lock:
             if user["is_disabled"]:

@@ -52,6 +52,19 @@ class Identity:
     org_role: str  # "None" when not a member of the request's org
     token_org_id: int | None = None
 
+    @classmethod
+    def of_user(cls, user: dict[str, Any], org_id: int | None) -> Identity:
+        """A user's identity in the request's org (org_id), else in the user's current org."""
+        org = org_id or user["org_id"]
+        return cls(
+            user_id=user["id"],
+            login=user["login"],
+            is_server_admin=bool(user["is_admin"]),
+            is_service_account=False,
+            org_id=org,
+            org_role=user["orgs"].get(str(org), "None"),
+        )
+
 
 @dataclass
 class Request:
