@@ -131,6 +131,17 @@ def test_csrf_trusted_origins_are_accepted() -> None:
         double.stop()
 
 
+def test_csrf_always_check_checks_requests_without_the_login_cookie_too() -> None:
+    double = Double({"GF_SECURITY_CSRF_ALWAYS_CHECK": "true"})
+    try:
+        foreign = double.call("POST", "/api/folders", {"title": "x"}, auth=ADMIN,
+                              headers={"Origin": "http://evil.example"})
+        assert foreign.status_code == 403 and foreign.text == "origin not allowed\n"
+        assert double.call("POST", "/api/folders", {"title": "y"}, auth=ADMIN).status_code == 200
+    finally:
+        double.stop()
+
+
 def test_logout_revokes_the_session_clears_the_cookies_and_redirects_to_login(grafana: Double) -> None:
     cookie = grafana.login()
     assert grafana.call("GET", "/api/user", headers=session(cookie)).status_code == 200

@@ -37,7 +37,8 @@ Each behaviour follows a grafana/grafana source file, named where it is modelled
 * pkg/middleware/csrf/csrf.go check: a request carrying the login cookie with a method other than HEAD, OPTIONS or
   TRACE (GET is checked too) and an Origin header must have an Origin host equal to the Host header's host (port
   ignored), to a `[security] csrf_trusted_origins` entry, or to the host in one of the `csrf_additional_headers`;
-  otherwise 403 text/plain "origin not allowed" (http.Error). No Origin header: not checked.
+  otherwise 403 text/plain "origin not allowed" (http.Error). No Origin header: not checked. With
+  `[security] csrf_always_check = true` requests without the login cookie are checked too (csrf_test.go).
 * pkg/api/login.go Logout: the session token is revoked, both cookies deleted, and the answer is a 302 redirect to
   `<sub-url>/login` (authnimpl/service.go Logout; `[auth] signout_redirect_url` is not modelled).
 """
@@ -91,6 +92,8 @@ class SessionConfig:
         self.same_site = (settings.get("security", "cookie_samesite") or "lax").strip().lower()
         self.trusted_origins = settings.get("security", "csrf_trusted_origins").split()
         self.additional_headers = settings.get("security", "csrf_additional_headers").split()
+        # [security] csrf_always_check: check even without the login cookie (pkg/middleware/csrf/csrf_test.go).
+        self.csrf_always_check = settings.flag("security", "csrf_always_check")
         # cfg.AppSubURL: the path of [server] root_url without its trailing slash.
         self.sub_url = urlsplit(settings.get("server", "root_url")).path.rstrip("/")
 
@@ -182,7 +185,9 @@ def session_identity(store: Store, config: SessionConfig, raw: str, org_id: int 
 
 def csrf_refusal(config: SessionConfig, method: str, headers: Any) -> Response | None:
     """pkg/middleware/csrf/csrf.go check, or None when the request passes."""
-    if request_cookie(headers, config.cookie_name) is None or method in CSRF_SAFE_METHODS:
+    if not config.csrf_always_check and request_cookie(headers, config.cookie_name) is None:
+        return None
+    if method in CSRF_SAFE_METHODS:
         return None
     lowered = {k.lower(): v for k, v in headers.items()}
     host = _hostname(lowered.get("host", ""))

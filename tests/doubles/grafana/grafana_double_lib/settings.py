@@ -53,6 +53,7 @@ DEFAULTS: dict[tuple[str, str], str] = {
     ("security", "cookie_samesite"): "lax",
     ("security", "csrf_trusted_origins"): "",
     ("security", "csrf_additional_headers"): "",
+    ("security", "csrf_always_check"): "false",
 }
 
 _ENV_REF = re.compile(r"\$__env\{([^}]+)\}|\$\{([^}]+)\}")
