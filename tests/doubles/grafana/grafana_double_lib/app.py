@@ -25,6 +25,7 @@ from . import (
     api_teams,
     api_users,
     provisioning,
+    sessions,
 )
 from .auth import authenticate, authorize, ensure_bootstrap
 from .backends import BackendMonitor
@@ -49,6 +50,7 @@ MODULES: list[Any] = [
     api_alerting,
     api_apis,
     provisioning,
+    sessions,
 ]
 
 
@@ -60,6 +62,7 @@ class Reply:
     content_type: str
     body: bytes
     headers: Mapping[str, str]
+    cookies: tuple[str, ...] = ()
 
 
 def log(line: str) -> None:
@@ -84,6 +87,7 @@ class App:
         self.guard = guard
         self.backends = backends
         self.metrics = Metrics()
+        self.sessions = sessions.SessionConfig(settings)
         self.router = Router()
         self.provisioning_root: Path | None = None
         # The database this server uses: `grafana cli` acts on this state only when configured for the same one.
@@ -169,11 +173,14 @@ class App:
         elapsed = time.monotonic() - started
         self.metrics.observe(handler_name, method, response.status, elapsed)
         log(f'double-grafana {client} "{method} {target}" {response.status} {len(payload)}B {elapsed * 1000:.1f}ms')
-        return Reply(response.status, response.content_type, payload, response.headers)
+        return Reply(response.status, response.content_type, payload, response.headers, tuple(response.cookies))
 
     def _dispatch(
         self, method: str, path: str, query: list[tuple[str, str]], headers: Mapping[str, str], body: bytes, client: str
     ) -> tuple[Response, str]:
+        refusal = sessions.csrf_refusal(self.sessions, method, headers)  # before routing, as Grafana's middleware
+        if refusal is not None:
+            return refusal, "csrf"
         route, params = self.router.match(method, path)
         pattern = route.pattern if route else None
         if route is None and path.startswith("/apis/"):
@@ -260,7 +267,8 @@ class App:
     def _run(self, route: Route, request: Request) -> Response:
         try:
             if route.access != "public":
-                request.identity = authenticate(self.store, request)  # takes the store's lock where it needs it
+                # authenticate takes the store's lock where it needs it
+                request.identity = authenticate(self.store, request, self.sessions)
                 authorize(request.identity, route.access, route.action)
             if not route.locked:
                 return route.handler(request)

@@ -12,11 +12,13 @@ import hashlib
 import hmac
 import secrets
 import string
+import time
 import uuid
 import zlib
 from datetime import datetime, timezone
 from typing import Any
 
+from .sessions import SessionConfig, request_cookie, session_identity
 from .state import Store, now_iso
 from .web import ROLE_RANK, ApiError, Identity, Request, errutil
 
@@ -128,21 +130,40 @@ def _unauthorized() -> ApiError:
     return errutil(401, "auth.unauthorized", "Unauthorized")
 
 
-def authenticate(store: Store, request: Request) -> Identity:
+def authenticate(store: Store, request: Request, session_config: SessionConfig | None = None) -> Identity:
     """The caller's identity for this request, or an ApiError shaped like Grafana's.
 
     It takes the store's lock itself, only to read and touch the store: a password's PBKDF2 is computed outside it,
     as Grafana checks the passwords of concurrent requests concurrently.
+
+    The login cookie (sessions.py) is tried after the Authorization header, as Grafana's authn service tries its
+    clients by priority (pkg/services/authn/clients: api_key 30, basic 40, session 60) and falls through to the next
+    one on an error (authnimpl/service.go Authenticate); the header's error is answered when the session fails too,
+    except a session that needs rotation, whose error stops the chain.
     """
     header = request.header("Authorization") or ""
     scheme, _space, value = header.strip().partition(" ")
     scheme = scheme.lower()
-    if scheme == "basic":
-        return _basic(store, request, value.strip())
-    if scheme == "bearer":
-        with store.lock:
-            return _bearer(store, request, value.strip())
-    raise _unauthorized()
+    cookie = request_cookie(request.headers, session_config.cookie_name) if session_config else None
+    try:
+        if scheme == "basic":
+            return _basic(store, request, value.strip())
+        if scheme == "bearer":
+            with store.lock:
+                return _bearer(store, request, value.strip())
+        if cookie is None:
+            raise _unauthorized()
+    except ApiError as header_error:
+        if cookie is None or session_config is None:
+            raise
+        try:
+            return session_identity(store, session_config, cookie, requested_org(request), time.time())
+        except ApiError as session_error:
+            if session_error.body.get("messageId") == "session.token.rotate" or not header:
+                raise
+            raise header_error from session_error
+    assert session_config is not None and cookie is not None
+    return session_identity(store, session_config, cookie, requested_org(request), time.time())
 
 
 def _basic(store: Store, request: Request, value: str) -> Identity:
@@ -153,24 +174,25 @@ def _basic(store: Store, request: Request, value: str) -> Identity:
     login, sep, password = decoded.partition(":")
     if not sep:
         raise errutil(400, "basic-auth.invalid-header", "Invalid Basic Auth Header")
-    with store.lock:
-        user = find_user(store, login)
-        stored = {"salt": user.get("salt"), "password": user.get("password")} if user else {}
-    if user is None or user["is_service_account"] or not password_matches(stored, password):
+    user = user_with_password(store, login, password)
+    if user is None:
         raise errutil(401, "basic-auth.invalid-credentials", "Invalid username or password")
     with store.lock:
         if user["is_disabled"]:
             raise errutil(401, "user.disabled", "User is disabled")
         user["last_seen"] = now_iso()
-        org_id = requested_org(request) or user["org_id"]
-        return Identity(
-            user_id=user["id"],
-            login=user["login"],
-            is_server_admin=bool(user["is_admin"]),
-            is_service_account=False,
-            org_id=org_id,
-            org_role=user["orgs"].get(str(org_id), "None"),
-        )
+        return Identity.of_user(user, requested_org(request))
+
+
+def user_with_password(store: Store, login: str, password: str) -> dict[str, Any] | None:
+    """The user (not a service account) with this login or email and password, else None. The PBKDF2 runs outside
+    the store's lock."""
+    with store.lock:
+        user = find_user(store, login)
+        stored = {"salt": user.get("salt"), "password": user.get("password")} if user else {}
+    if user is None or user["is_service_account"] or not password_matches(stored, password):
+        return None
+    return user
 
 
 def _bearer(store: Store, request: Request, key: str) -> Identity:

@@ -122,6 +122,8 @@ class DoubleRequestHandler(BaseHTTPRequestHandler):
         self.send_header("X-Grafana-Double", "true")
         for key, value in reply.headers.items():
             self.send_header(key, value)
+        for cookie in reply.cookies:
+            self.send_header("Set-Cookie", cookie)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(reply.body)

@@ -40,6 +40,20 @@ DEFAULTS: dict[tuple[str, str], str] = {
     ("auth.anonymous", "hide_version"): "false",
     ("users", "allow_sign_up"): "false",
     ("log", "level"): "info",
+    # Session login (conf/defaults.ini [auth] and [security]; read by pkg/setting/setting.go readAuthSettings and
+    # readSecuritySettings). grafana_double_lib/sessions.py uses them.
+    ("server", "root_url"): "",
+    ("auth", "login_cookie_name"): "grafana_session",
+    ("auth", "disable_login_form"): "false",
+    ("auth", "login_maximum_inactive_lifetime_duration"): "",
+    ("auth", "login_maximum_lifetime_duration"): "",
+    ("auth", "token_rotation_interval_minutes"): "10",
+    ("security", "secret_key"): "SW2YcwTIb9zpOOhoPsMm",
+    ("security", "cookie_secure"): "false",
+    ("security", "cookie_samesite"): "lax",
+    ("security", "csrf_trusted_origins"): "",
+    ("security", "csrf_additional_headers"): "",
+    ("security", "csrf_always_check"): "false",
 }
 
 _ENV_REF = re.compile(r"\$__env\{([^}]+)\}|\$\{([^}]+)\}")

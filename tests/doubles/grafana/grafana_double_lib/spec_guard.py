@@ -163,6 +163,9 @@ UNDOCUMENTED_ROUTES: dict[tuple[str, str], str] = {
     ("HEAD", "/api/health"): "health endpoint; unauthenticated, outside the swagger",
     ("GET", "/healthz"): "liveness endpoint, plain 'Ok'",
     ("GET", "/metrics"): "Prometheus metrics endpoint",
+    # pkg/api/api.go registers them outside /api, like the health endpoints (grafana_double_lib/sessions.py).
+    ("POST", "/login"): "session login (LoginPost), outside the swagger",
+    ("GET", "/logout"): "session logout (Logout), outside the swagger",
     ("POST", "/api/folders/{uid}/move"): "nested folder move, added after 9.5",
     ("GET", "/api/frontend/settings"): "frontend settings (buildInfo), outside the swagger; clients read the version",
     ("DELETE", "/api/v1/provisioning/folder/{folderUid}/rule-groups/{group}"): (

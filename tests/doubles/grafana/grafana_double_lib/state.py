@@ -30,6 +30,7 @@ COLLECTIONS = (
     "contact_points",
     "mute_timings",
     "templates",
+    "user_auth_tokens",  # login sessions (Grafana's user_auth_token table), grafana_double_lib/sessions.py
 )
 
 

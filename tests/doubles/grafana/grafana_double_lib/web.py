@@ -52,6 +52,19 @@ class Identity:
     org_role: str  # "None" when not a member of the request's org
     token_org_id: int | None = None
 
+    @classmethod
+    def of_user(cls, user: dict[str, Any], org_id: int | None) -> Identity:
+        """A user's identity in the request's org (org_id), else in the user's current org."""
+        org = org_id or user["org_id"]
+        return cls(
+            user_id=user["id"],
+            login=user["login"],
+            is_server_admin=bool(user["is_admin"]),
+            is_service_account=False,
+            org_id=org,
+            org_role=user["orgs"].get(str(org), "None"),
+        )
+
 
 @dataclass
 class Request:
@@ -113,6 +126,7 @@ class Response:
     content_type: str = JSON_TYPE
     raw: bytes | None = None  # pre-encoded body, e.g. from the datasource proxy
     headers: dict[str, str] = field(default_factory=dict)
+    cookies: list[str] = field(default_factory=list)  # Set-Cookie values, one header each (sessions.py)
     passthrough: bool = False  # proxied upstream bodies are not Grafana's own
 
     def encode(self) -> bytes:
