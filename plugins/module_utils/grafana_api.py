@@ -49,6 +49,8 @@ PROVENANCE_HEADER = 'X-Disable-Provenance'
 MAX_MESSAGE_LENGTH = 300
 #: the users and organizations read_user_list and read_org_ids ask for in one page (Grafana's default page size)
 LIST_PAGE = 1000
+#: the folders and dashboards search_hit asks for in one page (Grafana's search answers at most 5000 per page)
+SEARCH_PAGE = 5000
 #: first Grafana major whose dashboards and folders are managed through /apis/.../v1
 APPS_API_MAJOR = 13
 APPS_API_VERSION = 'v1'
@@ -193,6 +195,9 @@ class GrafanaClient:
         # Teams' ids by (org id, exact name), as this client read, made or deleted them: a folder permission naming
         # a team the run has just made or read does not search for it again.
         self._team_ids: Dict[Tuple[Optional[int], str], int] = {}
+        # Each organization's folders and dashboards as one search listed them (search_hit), by (type, uid), with
+        # the lock its first reader holds while the others wait for the same list.
+        self._search_lists: Dict[Optional[int], Tuple[threading.Lock, Dict[Tuple[Any, str], Dict[str, Any]]]] = {}
         # Guards what the client learns once (org id, version, namespace) when threads share it.
         self._lock = threading.RLock()
         self.transport = transport if transport is not None else HttpTransport(
@@ -582,6 +587,25 @@ class GrafanaClient:
                 self.remember_team(name, team['id'])
                 return team
         raise GrafanaAPIError(f"{obj} team '{name}'", 404, 'team not found in the organization')
+
+    def search_hit(self, kind: str, uid: str, obj: str) -> Optional[Dict[str, Any]]:
+        """The search hit (``uid``, ``title``, ``folderUid``) of the request org's folder (``dash-folder``) or
+        dashboard (``dash-db``) ``uid`` when one search of the org's folders and dashboards (``GET /api/search``,
+        read once per org and shared by the threads) lists it; else None, which says nothing: an object the list
+        lacks (a page too short, a search index not yet up to date) is read by its uid."""
+        org_id = self.resolve_org()
+        with self._lock:
+            entry = self._search_lists.get(org_id)
+            if entry is None:
+                entry = self._search_lists[org_id] = (threading.Lock(), {})
+        lock, listed = entry
+        with lock:
+            if not listed:
+                hits = self.request('GET', '/api/search', obj, query={'limit': SEARCH_PAGE, 'page': 1})
+                listed.update(((hit.get('type'), hit['uid']), hit) for hit in hits or []
+                              if isinstance(hit, dict) and hit.get('uid'))
+                listed[('', '')] = {}  # read (a uid is never empty)
+        return listed.get((kind, uid)) if uid else None
 
     def remember_team(self, name: str, team_id: Optional[int]) -> None:
         """The id of a team of the request org this client has read, made (``team_id``) or deleted (None)."""

@@ -398,8 +398,21 @@ class Folder(GrafanaResource):
                 'parentUid': (metadata.get('annotations') or {}).get(FOLDER_ANNOTATION) or '',
                 'resourceVersion': metadata.get('resourceVersion')}
 
+    def _listed_folder(self) -> Optional[Dict[str, Any]]:
+        """The folder from the organization's search list (one search for all its folders), when the list holds it
+        as it is wanted (title and parent) and its description is not managed; else None, and it is read by uid.
+        A folder that differs is always read in full, for what an update needs."""
+        params = self.params
+        if params['state'] != 'present' or params['description'] is not None or params['title'] is None:
+            return None
+        hit = self.client.search_hit('dash-folder', params['uid'], self.label)
+        if hit is None or hit.get('title') != params['title'] or \
+                (hit.get('folderUid') or '') != (params['parent_uid'] or ''):
+            return None
+        return {'uid': params['uid'], 'title': hit['title'], 'parentUid': hit.get('folderUid') or ''}
+
     def read(self) -> Optional[Dict[str, Any]]:
-        folder = self._read_folder()
+        folder = self._listed_folder() or self._read_folder()
         if folder is None or not self.manages_permissions:
             return folder
         acl = []
@@ -702,6 +715,17 @@ class Dashboard(GrafanaResource):
 class DashboardCopy(Dashboard):
     """A dashboard made from a model once: with ``overwrite`` false, a dashboard that exists is left as it is (its
     user may have changed it); with ``overwrite`` true it is a :class:`Dashboard`."""
+
+    def read(self) -> Optional[Dict[str, Any]]:
+        """Without ``overwrite`` a copy that exists is left as it is, so its existence is all there is to read: a
+        copy the organization's dashboard list holds (one search for all the copies of the org) is not read
+        again; one it lacks is read by its uid."""
+        if not self.params.get('overwrite'):
+            listed = self.client.search_hit('dash-db', self.uid, self.label)
+            if listed is not None:
+                return {'dashboard': {'uid': self.uid, 'title': listed.get('title') or ''},
+                        'meta': {'folderUid': listed.get('folderUid') or ''}}
+        return super().read()
 
     def wanted(self, current: Optional[Dict[str, Any]]) -> Dict[str, Any]:
         if current is not None and not self.params.get('overwrite'):

@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaAPIError, GrafanaClient
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_batch import OrgClients
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import Organization, Team
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import (
+    DashboardCopy,
+    Folder,
+    Organization,
+    Team,
+)
 from ansible_collections.data2ai.grafana_stack.plugins.modules.grafana_datasource import Datasource
 from fake_transport import FakeTransport
 from test_grafana_resource import PROM, FakeModule, datasource_params
@@ -316,3 +321,60 @@ def test_a_batch_adds_and_removes_a_teams_members_several_at_a_time() -> None:
     assert sorted(sent.body["userId"] for sent in fake.requests("POST", "/api/teams/3/members")) == list(range(10, 16))
     assert sorted(sent.path for sent in fake.requests("DELETE")) == [f"/api/teams/3/members/{n}" for n in (90, 91, 92)]
     assert in_flight["most"] == 6
+
+
+SEARCH = [{"uid": "team-red", "title": "Red", "type": "dash-folder"},
+          {"uid": "s01", "title": "s01", "type": "dash-folder", "folderUid": "team-red"},
+          {"uid": "s01-starter", "title": "Starter", "type": "dash-db", "folderUid": "s01"}]
+
+
+def folder_params(uid: str, title: str, parent: str = "", **options: object) -> dict[str, object]:
+    params: dict[str, object] = {"url": "http://grafana.test", "url_username": "admin", "url_password": "pw",
+                                 "token": None, "state": "present", "uid": uid, "title": title, "description": None,
+                                 "parent_uid": parent or None, "permissions": None, "force_delete_rules": False}
+    params.update(options)
+    return params
+
+
+def copy_params(uid: str, folder: str, overwrite: bool = False) -> dict[str, object]:
+    return {"url": "http://grafana.test", "url_username": "admin", "url_password": "pw", "token": None,
+            "state": "present", "uid": uid, "folder_uid": folder, "dashboard": {"title": "Starter", "panels": []},
+            "src": None, "commit_message": "m", "overwrite": overwrite}
+
+
+def test_folders_and_copies_an_org_search_lists_as_wanted_are_not_read_one_by_one() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/search", 200, SEARCH)
+    fake.on("GET", "/api/health", 200, {"version": "12.3.0"})
+    grafana = client(fake)
+    grafana.org_id = 4
+    grafana.server_major()
+    results = [Folder(in_batch(folder_params("team-red", "Red")), grafana).run(),
+               Folder(in_batch(folder_params("s01", "s01", "team-red")), grafana).run(),
+               DashboardCopy(in_batch(copy_params("s01-starter", "s01")), grafana).run()]
+    assert [r["changed"] for r in results] == [False, False, False]
+    assert [(sent.path, sent.query, sent.header("X-Grafana-Org-Id")) for sent in fake.sent[1:]] == [
+        ("/api/search", {"limit": "5000", "page": "1"}, "4")]
+
+
+def test_what_the_search_lacks_or_lists_otherwise_is_read_by_its_uid() -> None:
+    fake = FakeTransport()
+    fake.on("GET", "/api/search", 200, SEARCH)
+    fake.on("GET", "/api/health", 200, {"version": "12.3.0"})
+    fake.on("GET", "/api/folders/team-red", 200, {"uid": "team-red", "title": "Red", "description": "x"})
+    fake.on("GET", "/api/folders/s02", 200, {"uid": "s02", "title": "s02", "parentUid": "team-red"})
+    fake.on("GET", "/api/dashboards/uid/s01-starter", 200, {"dashboard": {"uid": "s01-starter", "title": "Starter",
+                                                                           "panels": []},
+                                                             "meta": {"folderUid": "s01"}})
+    fake.on("GET", "/api/dashboards/uid/s02-starter", 200, {"dashboard": {"uid": "s02-starter", "title": "S"},
+                                                             "meta": {"folderUid": "s02"}})
+    grafana = client(fake)
+    grafana.org_id = 4
+    grafana.server_major()
+    Folder(in_batch(folder_params("team-red", "Red", description="x")), grafana).run()  # description managed
+    Folder(in_batch(folder_params("s02", "s02", "team-red")), grafana).run()  # not listed (an index behind)
+    DashboardCopy(in_batch(copy_params("s01-starter", "s01", overwrite=True)), grafana).run()  # overwrite: compared
+    DashboardCopy(in_batch(copy_params("s02-starter", "s02")), grafana).run()  # not listed
+    assert [sent.path for sent in fake.sent[1:]] == ["/api/folders/team-red", "/api/search", "/api/folders/s02",
+                                                     "/api/dashboards/uid/s01-starter",
+                                                     "/api/dashboards/uid/s02-starter"]
