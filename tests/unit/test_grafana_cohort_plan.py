@@ -114,6 +114,9 @@ class FakeGrafana:
             if method == "PATCH":
                 org["members"][by_id[int(parts[3])]["login"]] = body["role"]
                 return {}
+        if path == "/api/search":  # every folder of the request org (no dashboard here), as Grafana lists them
+            return [{"uid": f["uid"], "title": f["title"], "type": "dash-folder", "folderUid": f["parentUid"]}
+                    for (folder_org, _uid), f in self.folders.items() if folder_org == org_id]
         if parts[0] == "folders":
             if method == "POST" and len(parts) == 1:
                 self.folders[(org_id, body["uid"])] = {"uid": body["uid"], "title": body["title"],
