@@ -23,7 +23,7 @@ description:
     O(network) with O(aliases) and C(networks_cli_compatible=true)); C(state) defaults to C(started).
   - Leaves the container alone, and says so in RV(container_skipped), while the fact
     C(docker_host_network_pending) is true (check mode, before the docker_host role created the stack network).
-  - With O(enabled=false) (a component the inventory turned off), removes the container only and does nothing else:
+  - With O(enabled=false) (a component the inventory turned off), removes the container only and does nothing else;
     its configuration directory and volumes stay, so turning it on again resumes where it stopped.
   - The task changes when any step changes. RV(container_changed) tells a created or recreated container (which
     has read its new configuration already) from a changed file that needs the role's restart or reload handler.
