@@ -18,6 +18,7 @@ import tempfile
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.plugins.action import ActionBase
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils import file_modes
 
 ARGUMENT_SPEC = {
     'directory': {'type': 'path'},
@@ -36,14 +37,11 @@ ARGUMENT_SPEC = {
 
 
 def octal_mode(text: str, option: str) -> int:
-    """``'0600'`` -> 0o600; anything else than an octal permission fails in one line."""
+    """``'0600'`` -> 0o600; anything else than an octal permission fails the task in one line."""
     try:
-        mode = int(str(text), 8)
-    except ValueError:
-        mode = -1
-    if not 0 <= mode <= 0o7777:
-        raise AnsibleActionFail(f'controller_files: {option} must be an octal mode such as 0600, not {text!r}')
-    return mode
+        return file_modes.octal_mode(text, option)
+    except ValueError as error:
+        raise AnsibleActionFail(f'controller_files: {error}') from None
 
 
 def current_state(path: str) -> tuple[bytes | None, int | None]:

@@ -40,6 +40,7 @@ ARGUMENT_SPEC = {
     },
     'volumes': {'type': 'list', 'elements': 'str', 'default': []},
     'container': {'type': 'dict', 'default': {}},
+    'enabled': {'type': 'bool', 'default': True},
 }
 
 # What the plugin sets on the container itself; the role's container options may not set them.
@@ -73,6 +74,20 @@ class ActionModule(ActionBase):
         changed_templates = []
         result.update(changed=False, templates_changed=[], volumes_changed=[], container_changed=False,
                       container_skipped=False)
+
+        if not args['enabled']:
+            # A component turned off: its container goes, its volumes and configuration stay (turned on again, it
+            # resumes where it stopped). Nothing else runs, so no template of a component that is off is rendered.
+            removed = self._execute_module(
+                module_name='community.docker.docker_container', task_vars=task_vars,
+                module_args={'name': args['name'], 'state': 'absent'})
+            if removed.get('failed'):
+                raise AnsibleActionFail(f"stack_container {args['name']}: removing the container: "
+                                        f"{removed.get('msg', '')}".rstrip(), result=removed)
+            result.update(changed=bool(removed.get('changed')), container_changed=bool(removed.get('changed')))
+            if removed.get('diff'):
+                result['diff'] = [removed['diff']]
+            return result
 
         def step(name, step_result):
             """Folds one step's result into the task's result, and stops the task when the step failed."""

@@ -23,6 +23,8 @@ description:
     O(network) with O(aliases) and C(networks_cli_compatible=true)); C(state) defaults to C(started).
   - Leaves the container alone, and says so in RV(container_skipped), while the fact
     C(docker_host_network_pending) is true (check mode, before the docker_host role created the stack network).
+  - With O(enabled=false) (a component the inventory turned off), removes the container only and does nothing else;
+    its configuration directory and volumes stay, so turning it on again resumes where it stopped.
   - The task changes when any step changes. RV(container_changed) tells a created or recreated container (which
     has read its new configuration already) from a changed file that needs the role's restart or reload handler.
 author:
@@ -82,6 +84,10 @@ options:
     type: list
     elements: str
     default: []
+  enabled:
+    description: Whether the component runs. V(false) removes its container (and only that).
+    type: bool
+    default: true
   container:
     description:
       - Further options of M(community.docker.docker_container) (command, mounts, published_ports, healthcheck,
@@ -133,7 +139,7 @@ volumes_changed:
   type: list
   elements: str
 container_changed:
-  description: Whether the container was created, recreated, started or changed.
+  description: Whether the container was created, recreated, started, changed or (O(enabled=false)) removed.
   returned: always
   type: bool
 container_skipped:
@@ -142,6 +148,6 @@ container_skipped:
   type: bool
 container:
   description: The container as M(community.docker.docker_container) returns it.
-  returned: unless RV(container_skipped)
+  returned: unless RV(container_skipped), or O(enabled=false)
   type: dict
 """

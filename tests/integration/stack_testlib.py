@@ -126,6 +126,8 @@ def roles_play(name: str, images: list[str], roles: list[str]) -> list[dict[str,
              "vars": {"docker_host_required_images": images, "docker_host_pull_missing": False}},
             *({"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
               for role in roles),
+            # As site.yml does after each layer: the roles' handlers run before any task added after them.
+            {"name": "Apply the roles' changed configurations", "ansible.builtin.meta": "flush_handlers"},
         ],
     }]
 

@@ -115,6 +115,8 @@ def write_files(workdir: Path, loki_port: int) -> None:
             {"name": "Loki", "ansible.builtin.import_role": {"name": "data2ai.grafana_stack.loki"}},
             {"name": "Promtail", "ansible.builtin.import_role": {"name": "data2ai.grafana_stack.promtail"}},
             {"name": "Grafana Alloy", "ansible.builtin.import_role": {"name": "data2ai.grafana_stack.alloy"}},
+            {"name": "Apply the layer's changed configurations before its wait",
+             "ansible.builtin.meta": "flush_handlers"},
             {"name": "Wait for Loki and the log collector, as site.yml's layer wait does",
              "data2ai.grafana_stack.service_health": {
                  "checks": "{{ [loki_health_check, (alloy_enabled | bool)"

@@ -251,5 +251,5 @@ def test_the_errors_scenario_fails_requests_and_none_ends_it_without_a_restart(c
 def test_demo_enabled_false_removes_the_container(converged: ConvergedTwice) -> None:
     """Runs last: it leaves the stack without the demo."""
     run = converged.stack.converge("demo_enabled=false", playbook="demo-only.yml")
-    assert "Remove the demo workload's container" in run.output
+    assert "remove the demo workload's container when off" in run.output
     assert docker("container", "inspect", f"{PREFIX}demo").returncode != 0

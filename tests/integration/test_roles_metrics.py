@@ -90,8 +90,9 @@ class MetricsStack(RolesStack):
     def base_dir(self) -> Path:
         return self.workdir / "stack"
 
-    def converge(self, extra_vars: dict[str, Any] | None = None, playbook: str = "converge.yml") -> PlaybookRun:
-        arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / playbook)]
+    def converge(self, extra_vars: dict[str, Any] | None = None, playbook: str = "converge.yml",
+                 options: tuple[str, ...] = ()) -> PlaybookRun:
+        arguments = ["-i", str(self.workdir / "inventory.yml"), str(self.workdir / playbook), *options]
         if extra_vars:
             arguments += ["-e", json.dumps(extra_vars)]
         # The roles call `docker`; make it Debian's client, as everywhere in these tests.
@@ -376,6 +377,20 @@ def test_receiver_secrets_are_private_files_and_never_printed(converged: Converg
         assert secret not in config
         assert secret not in converged.first.output
         assert secret not in converged.second.output
+
+
+def test_a_changed_receiver_secret_shows_in_the_diff_by_name_only(converged: ConvergedTwice) -> None:
+    """stack_secret_files: --diff names the secret file that would change, never its old or new value; check mode
+    leaves the file as it is."""
+    new_url = "http://127.0.0.1:9/gsttest-rm-slack-secret-changed"
+    run = converged.stack.converge({**DUMMY_SECRETS, "alertmanager_slack_api_url": new_url},
+                                   options=("--check", "--diff"))
+    run.assert_ok()
+    assert "slack_api_url mode=0600 owner=65534" in run.output and "content changed" in run.output, run.output[-3000:]
+    for secret in (new_url, *DUMMY_SECRETS.values()):
+        assert secret not in run.output
+    secrets_dir = converged.stack.base_dir / "alertmanager" / "secrets"
+    assert (secrets_dir / "slack_api_url").read_text(encoding="utf-8") == DUMMY_SECRETS["alertmanager_slack_api_url"]
 
 
 # --------------------------------------------------------------------------

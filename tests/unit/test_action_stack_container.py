@@ -99,3 +99,19 @@ def test_a_container_on_the_hosts_network_joins_no_network() -> None:
 def test_the_plugins_own_container_options_cannot_be_overridden(option: str) -> None:
     with pytest.raises(AnsibleActionFail, match=option):
         run({**ARGS, "container": {option: "x"}})
+
+
+@pytest.mark.parametrize("removed", [True, False])
+def test_a_component_turned_off_only_loses_its_container(removed: bool) -> None:
+    """enabled=false: the container goes (its volumes and configuration stay), and no template of a component that
+    is off is rendered; a container that is already gone changes nothing."""
+    result, calls = run({**ARGS, "enabled": False},
+                        changed={"community.docker.docker_container"} if removed else set())
+    assert calls == [("community.docker.docker_container", {"name": "gst-loki", "state": "absent"})]
+    assert result["changed"] is removed and result["container_changed"] is removed
+    assert result["templates_changed"] == [] and result["volumes_changed"] == []
+
+
+def test_a_failed_removal_fails_the_task() -> None:
+    with pytest.raises(AnsibleActionFail, match="gst-loki: removing the container: refused"):
+        run({**ARGS, "enabled": False}, fail="community.docker.docker_container")

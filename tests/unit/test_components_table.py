@@ -225,13 +225,13 @@ def test_built_names_each_built_image_with_its_role_and_what_it_is_built_from() 
 
 def test_the_demo_alone_builds_and_bundle_yml_builds_with_its_own_tasks() -> None:
     """bundle.yml builds each `built` image with the demo role's image tasks (include_role tasks_from: image), the
-    ones site.yml runs on a host (tasks/present.yml includes image.yml), and no other task builds an image."""
+    ones site.yml runs on a host (tasks/prepare.yml includes image.yml), and no other task builds an image."""
     assert [row["name"] for row in ROWS if row.get("built")] == ["demo"]
     bundle = yaml.safe_load((ROOT / "playbooks" / "bundle.yml").read_text())
     includes = [task["ansible.builtin.include_role"] for play in bundle for task in play.get("tasks", [])
                 if "ansible.builtin.include_role" in task]
     assert includes == [{"name": "data2ai.grafana_stack.demo", "tasks_from": "image"}]
-    present = yaml.safe_load((ROLES_DIR / "demo" / "tasks" / "present.yml").read_text())
+    present = yaml.safe_load((ROLES_DIR / "demo" / "tasks" / "prepare.yml").read_text())
     assert [task["ansible.builtin.include_tasks"] for task in present if "ansible.builtin.include_tasks" in task] == [
         "image.yml", "influxdb_token.yml"]
     builders = sorted(str(path.relative_to(ROOT)) for path in [*ROOT.glob("roles/*/tasks/*.yml"),
