@@ -363,11 +363,10 @@ def test_what_the_search_lacks_or_lists_otherwise_is_read_by_its_uid() -> None:
     fake.on("GET", "/api/health", 200, {"version": "12.3.0"})
     fake.on("GET", "/api/folders/team-red", 200, {"uid": "team-red", "title": "Red", "description": "x"})
     fake.on("GET", "/api/folders/s02", 200, {"uid": "s02", "title": "s02", "parentUid": "team-red"})
-    fake.on("GET", "/api/dashboards/uid/s01-starter", 200, {"dashboard": {"uid": "s01-starter", "title": "Starter",
-                                                                           "panels": []},
-                                                             "meta": {"folderUid": "s01"}})
-    fake.on("GET", "/api/dashboards/uid/s02-starter", 200, {"dashboard": {"uid": "s02-starter", "title": "S"},
-                                                             "meta": {"folderUid": "s02"}})
+    starter = {"uid": "s01-starter", "title": "Starter", "panels": []}
+    fake.on("GET", "/api/dashboards/uid/s01-starter", 200, {"dashboard": starter, "meta": {"folderUid": "s01"}})
+    other = {"uid": "s02-starter", "title": "S"}
+    fake.on("GET", "/api/dashboards/uid/s02-starter", 200, {"dashboard": other, "meta": {"folderUid": "s02"}})
     grafana = client(fake)
     grafana.org_id = 4
     grafana.server_major()
