@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import Response
@@ -149,3 +150,25 @@ def _response(answer: Any, url: str) -> Response:
     else:
         raw = json.dumps(payload).encode()
     return Response(status, raw, {"Content-Type": "application/json", **(headers or {})}, url=url)
+
+
+class InFlight:
+    """Counts how many requests a route answers at once: each answer of :meth:`slowly` takes ``seconds``, and
+    ``most`` is the largest number of them seen under way together."""
+
+    def __init__(self, seconds: float = 0.02) -> None:
+        self.seconds = seconds
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def slowly(self, answer: Any) -> Callable[[Sent], Any]:
+        """A route's answer (a ``(status, body, headers)`` tuple, or a function of the request giving one), slowed."""
+        def handle(sent: Sent) -> Any:
+            with self._lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            time.sleep(self.seconds)
+            with self._lock:
+                self.now -= 1
+            return answer(sent) if callable(answer) else answer
+        return handle

@@ -6,8 +6,6 @@
 from __future__ import annotations
 
 import copy
-import threading
-import time
 from typing import Any
 
 import pytest
@@ -20,7 +18,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_obje
     Team,
 )
 from ansible_collections.data2ai.grafana_stack.plugins.modules.grafana_datasource import Datasource
-from fake_transport import FakeTransport
+from fake_transport import FakeTransport, InFlight
 from test_grafana_resource import PROM, FakeModule, datasource_params
 
 PROM_STORED = dict(PROM, name="Prometheus", type="prometheus")
@@ -241,16 +239,7 @@ def test_a_member_the_update_changes_uses_the_list_read_with_the_organization() 
 def test_a_batch_adds_a_new_organizations_members_several_at_a_time_and_a_single_module_one_by_one() -> None:
     users = [{"id": 10 + n, "login": f"s{n:02d}", "email": f"s{n:02d}@example.org", "isAdmin": False}
              for n in range(12)]
-    lock = threading.Lock()
-    in_flight = {"now": 0, "most": 0}
-
     def add_member(sent: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
-        with lock:
-            in_flight["now"] += 1
-            in_flight["most"] = max(in_flight["most"], in_flight["now"])
-        time.sleep(0.02)
-        with lock:
-            in_flight["now"] -= 1
         user = next(u for u in users if u["email"] == sent.body["loginOrEmail"])
         return 200, {"userId": user["id"], "message": "User added to organization"}, {}
 
@@ -259,16 +248,16 @@ def test_a_batch_adds_a_new_organizations_members_several_at_a_time_and_a_single
         fake = FakeTransport()
         fake.on("GET", "/api/users", 200, [{"id": 1, "login": "admin", "isAdmin": True}, *users])
         fake.on("POST", "/api/orgs", 200, {"orgId": 5, "message": "Organization created"})
-        fake.on("POST", "/api/orgs/5/users", add_member)
+        in_flight = InFlight()
+        fake.on("POST", "/api/orgs/5/users", in_flight.slowly(add_member))
         grafana = client(fake)
         grafana.read_user_list()
         module = in_batch(org_params("cohort", members))
         if concurrency:
             module.concurrency = concurrency  # type: ignore[attr-defined]
-        in_flight["most"] = 0
         assert Organization(module, grafana).run()["changed"]
         assert len(fake.requests("POST", "/api/orgs/5/users")) == 12
-        assert in_flight["most"] == most
+        assert in_flight.most == most
 
 
 def test_a_refused_member_is_the_first_in_login_order_once_every_member_was_tried() -> None:
@@ -289,27 +278,14 @@ def test_a_refused_member_is_the_first_in_login_order_once_every_member_was_trie
 def test_a_batch_adds_and_removes_a_teams_members_several_at_a_time() -> None:
     users = [{"id": 10 + n, "login": f"s{n:02d}", "email": f"s{n:02d}@example.org", "isAdmin": False}
              for n in range(6)]
-    lock = threading.Lock()
-    in_flight = {"now": 0, "most": 0}
-
-    def slowly(answer: dict[str, Any]) -> Any:
-        def handle(_sent: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
-            with lock:
-                in_flight["now"] += 1
-                in_flight["most"] = max(in_flight["most"], in_flight["now"])
-            time.sleep(0.02)
-            with lock:
-                in_flight["now"] -= 1
-            return 200, answer, {}
-        return handle
-
+    in_flight = InFlight()
     fake = FakeTransport()
     fake.on("GET", "/api/users", 200, [{"id": 1, "login": "admin", "isAdmin": True}, *users])
     fake.on("GET", "/api/teams/search", 200, {"totalCount": 1, "teams": [{"id": 3, "name": "red", "email": ""}]})
     fake.on("GET", "/api/teams/3/members", 200, [{"userId": 90, "login": "old1"}, {"userId": 91, "login": "old2"},
                                                  {"userId": 92, "login": "old3"}])
-    fake.on("POST", "/api/teams/3/members", slowly({"message": "Member added to Team"}))
-    fake.on("DELETE", "/api/teams/3/members/*", slowly({"message": "Team member removed"}))
+    fake.on("POST", "/api/teams/3/members", in_flight.slowly((200, {"message": "Member added to Team"}, {})))
+    fake.on("DELETE", "/api/teams/3/members/*", in_flight.slowly((200, {"message": "Team member removed"}, {})))
     grafana = client(fake)
     grafana.read_user_list()
     grafana.org_id = 2
@@ -320,7 +296,7 @@ def test_a_batch_adds_and_removes_a_teams_members_several_at_a_time() -> None:
     assert Team(module, grafana).run()["changed"]
     assert sorted(sent.body["userId"] for sent in fake.requests("POST", "/api/teams/3/members")) == list(range(10, 16))
     assert sorted(sent.path for sent in fake.requests("DELETE")) == [f"/api/teams/3/members/{n}" for n in (90, 91, 92)]
-    assert in_flight["most"] == 6
+    assert in_flight.most == 6
 
 
 SEARCH = [{"uid": "team-red", "title": "Red", "type": "dash-folder"},

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -25,7 +24,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transpo
     HttpTransport,
     request,
 )
-from fake_transport import FakeTransport
+from fake_transport import FakeTransport, InFlight
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 
@@ -129,19 +128,8 @@ def test_threads_that_come_and_go_reuse_the_idle_connections_of_those_before_the
 
 def test_limit_requests_bounds_the_requests_in_flight_over_the_client_and_its_copies() -> None:
     fake = FakeTransport()
-    lock = threading.Lock()
-    in_flight = {"now": 0, "most": 0}
-
-    def slowly(_sent: object) -> tuple[int, dict[str, str], dict[str, str]]:
-        with lock:
-            in_flight["now"] += 1
-            in_flight["most"] = max(in_flight["most"], in_flight["now"])
-        time.sleep(0.02)
-        with lock:
-            in_flight["now"] -= 1
-        return 200, {}, {}
-
-    fake.on("GET", "/api/folders", slowly)
+    in_flight = InFlight()
+    fake.on("GET", "/api/folders", in_flight.slowly((200, {}, {})))
     client = GrafanaClient({"url": "http://grafana.test", "url_password": "pw"}, sleep=lambda s: None,
                            transport=fake)
     client.limit_requests(3)
@@ -149,7 +137,7 @@ def test_limit_requests_bounds_the_requests_in_flight_over_the_client_and_its_co
     with ThreadPoolExecutor(max_workers=12) as pool:
         list(pool.map(lambda i: copies[i % 2].request("GET", "/api/folders", "folders"), range(24)))
     assert len(fake.sent) == 24
-    assert in_flight["most"] == 3
+    assert in_flight.most == 3
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_without_a_failure() -> None:
