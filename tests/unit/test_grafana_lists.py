@@ -239,6 +239,7 @@ def test_a_member_the_update_changes_uses_the_list_read_with_the_organization() 
 def test_a_batch_adds_a_new_organizations_members_several_at_a_time_and_a_single_module_one_by_one() -> None:
     users = [{"id": 10 + n, "login": f"s{n:02d}", "email": f"s{n:02d}@example.org", "isAdmin": False}
              for n in range(12)]
+
     def add_member(sent: Any) -> tuple[int, dict[str, Any], dict[str, str]]:
         user = next(u for u in users if u["email"] == sent.body["loginOrEmail"])
         return 200, {"userId": user["id"], "message": "User added to organization"}, {}
