@@ -4,20 +4,25 @@
 """Action plugin of stack_container: one component's container anatomy in one task.
 
 Every component role of the stack needs the same steps around its own data: its configuration directory, its
-templates (each checked by the role's ``validate`` command before it replaces the live file), its volumes, and its
-container on the stack network. This plugin runs them in that order, in one task, with the same modules the roles
-called one task each before (``ansible.builtin.file``, ``ansible.builtin.template``,
-``community.docker.docker_volume``, ``community.docker.docker_container``), so check mode, diff mode and validation
-behave as they did. Documented in plugins/modules/stack_container.py.
+templates and files (each checked by the role's ``validate`` command before it replaces the live file), its volumes,
+and its container on the stack network. This plugin renders the templates and reads the files on the controller, as
+``ansible.builtin.template`` and ``ansible.builtin.copy`` would, and hands them all to one run of the module
+``stack_files`` on the host; then it runs ``community.docker.docker_volume`` and
+``community.docker.docker_container``. Documented in plugins/modules/stack_container.py.
 """
 
 from __future__ import annotations
 
 import os
 
-from ansible.errors import AnsibleActionFail
+# The variables ansible.builtin.template adds (template_path, ansible_managed ...): the same function as its action
+# plugin calls (ansible-core 2.19 and later; meta/runtime.yml requires it).
+from ansible._internal._templating._template_vars import generate_ansible_template_vars
+from ansible.errors import AnsibleActionFail, AnsibleError
+from ansible.module_utils.common.text.converters import to_text
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
+from ansible.template import trust_as_template
 
 ARGUMENT_SPEC = {
     'name': {'type': 'str', 'required': True},
@@ -36,6 +41,27 @@ ARGUMENT_SPEC = {
             'dest': {'type': 'str', 'required': True},
             'mode': {'type': 'raw', 'default': '0644'},
             'validate': {'type': 'str'},
+        },
+    },
+    'files': {
+        'type': 'list',
+        'elements': 'dict',
+        'default': [],
+        'options': {
+            'src': {'type': 'str', 'required': True},
+            'dest': {'type': 'str', 'required': True},
+            'mode': {'type': 'raw', 'default': '0644'},
+            'validate': {'type': 'str'},
+        },
+    },
+    'directories': {
+        'type': 'list',
+        'elements': 'dict',
+        'default': [],
+        'options': {
+            'name': {'type': 'str', 'required': True},
+            'mode': {'type': 'raw', 'default': '0755'},
+            'exclusive': {'type': 'bool', 'default': False},
         },
     },
     'volumes': {'type': 'list', 'elements': 'str', 'default': []},
@@ -67,13 +93,12 @@ class ActionModule(ActionBase):
         own = sorted(set(args['container']) & set(OWN_CONTAINER_OPTIONS))
         if own:
             raise AnsibleActionFail(f"stack_container: set {', '.join(own)} as options of the task, not in container")
-        if args['templates'] and not args['config_dir']:
-            raise AnsibleActionFail('stack_container: templates need config_dir')
+        if (args['templates'] or args['files'] or args['directories']) and not args['config_dir']:
+            raise AnsibleActionFail('stack_container: templates, files and directories need config_dir')
 
         diffs = []
-        changed_templates = []
-        result.update(changed=False, templates_changed=[], volumes_changed=[], container_changed=False,
-                      container_skipped=False)
+        result.update(changed=False, templates_changed=[], files_changed=[], volumes_changed=[],
+                      container_changed=False, container_skipped=False)
 
         if not args['enabled']:
             # A component turned off: its container goes, its volumes and configuration stay (turned on again, it
@@ -101,18 +126,27 @@ class ActionModule(ActionBase):
             return step_result
 
         if args['config_dir']:
-            step('configuration directory', self._execute_module(
-                module_name='ansible.legacy.file', task_vars=task_vars,
-                module_args={'path': args['config_dir'], 'state': 'directory', 'mode': args['config_dir_mode']}))
-
-        for template in args['templates']:
-            dest = os.path.join(args['config_dir'], template['dest'])
-            template_args = {'src': template['src'], 'dest': dest, 'mode': template['mode']}
-            if template['validate']:
-                template_args['validate'] = template['validate']
-            if step(f"template {template['src']}", self._run_template(template_args, task_vars)).get('changed'):
-                changed_templates.append(dest)
-        result['templates_changed'] = changed_templates
+            # Files first, then templates: a template's check may read the files (prometheus.yml's, its rules).
+            wanted = [dict(self._read_file(entry['src']), dest=entry['dest'], mode=entry['mode'],
+                           validate=entry['validate']) for entry in args['files']]
+            wanted += [dict(content=self._render(entry['src'], os.path.join(args['config_dir'], entry['dest']),
+                                                 task_vars),
+                            dest=entry['dest'], mode=entry['mode'], validate=entry['validate'])
+                       for entry in args['templates']]
+            for entry in wanted:
+                entry['mode'] = str(entry['mode'])
+                if not entry['validate']:
+                    del entry['validate']
+            files = step('configuration files', self._execute_module(
+                module_name='data2ai.grafana_stack.stack_files', task_vars=task_vars,
+                module_args={'path': args['config_dir'], 'mode': str(args['config_dir_mode']),
+                             'directories': [dict(entry, mode=str(entry['mode'])) for entry in args['directories']],
+                             'files': wanted}))
+            changed = files.get('files_changed') or []
+            result['files_changed'] = [os.path.join(args['config_dir'], dest) for dest in changed]
+            result['templates_changed'] = [os.path.join(args['config_dir'], entry['dest'])
+                                           for entry in args['templates']
+                                           if os.path.normpath(entry['dest']) in changed]
 
         for volume in args['volumes']:
             if step(f'volume {volume}', self._execute_module(
@@ -140,12 +174,30 @@ class ActionModule(ActionBase):
             result['diff'] = diffs
         return result
 
-    def _run_template(self, template_args, task_vars):
-        """ansible.builtin.template as a task of its own would run it: the role's templates directory, the task's
-        variables, check mode, diff mode and validate."""
-        new_task = self._task.copy()
-        new_task.args = template_args
-        template_action = self._shared_loader_obj.action_loader.get(
-            'ansible.legacy.template', task=new_task, connection=self._connection, play_context=self._play_context,
-            loader=self._loader, templar=self._templar, shared_loader_obj=self._shared_loader_obj)
-        return template_action.run(task_vars=task_vars)
+    def _read_file(self, src):
+        """A file of the calling role (its ``files`` directory, or a path on the controller), as text."""
+        try:
+            path = self._find_needle('files', src)
+            return {'content': to_text(self._loader.get_text_file_contents(path))}
+        except (AnsibleError, OSError) as exc:
+            raise AnsibleActionFail(f"stack_container {self._task.args.get('name')}: file {src}: {exc}") from exc
+
+    def _render(self, src, dest, task_vars):
+        """A template of the calling role rendered as ansible.builtin.template renders it: the role's templates
+        directory and search path, the task's variables and the template variables (``ansible_managed`` ...)."""
+        try:
+            source = self._find_needle('templates', src)
+            data = trust_as_template(self._loader.get_text_file_contents(source))
+        except AnsibleError as exc:
+            raise AnsibleActionFail(f"stack_container {self._task.args.get('name')}: template {src}: {exc}") from exc
+        searchpath = []
+        for path in [*task_vars.get('ansible_search_path', []), self._loader.get_basedir(), os.path.dirname(source)]:
+            searchpath.extend([os.path.join(path, 'templates'), path])
+        template_vars = dict(task_vars)
+        template_vars.update(generate_ansible_template_vars(
+            path=src, fullpath=source, dest_path=dest, include_ansible_managed='ansible_managed' not in template_vars))
+        templar = self._templar.copy_with_new_env(searchpath=searchpath, available_variables=template_vars)
+        # ansible.builtin.template's defaults: trim_blocks, no lstrip_blocks, newlines as they are.
+        rendered = templar.template(data, escape_backslashes=False, overrides={
+            'trim_blocks': True, 'lstrip_blocks': False, 'newline_sequence': '\n'})
+        return '' if rendered is None else to_text(rendered)

@@ -14,10 +14,13 @@ short_description: One component of the stack as a container, its configuration 
 description:
   - Internal to the collection's component roles, which call it with their own data. Each step is the module a
     separate task would run, in this order, so check mode, diff mode and validation work as they do there.
-  - Creates O(config_dir) (M(ansible.builtin.file)).
-  - Renders each of O(templates) into O(config_dir) (M(ansible.builtin.template), from the calling role's
-    templates directory). A template with O(templates[].validate) is checked by that command before it replaces
-    the live file; a failed check fails the task before the container is touched.
+  - Renders each of O(templates) on the controller as M(ansible.builtin.template) would (from the calling role's
+    templates directory, with the task's variables), and reads each of O(files) (from the calling role's files
+    directory, or a path on the controller) as M(ansible.builtin.copy) would.
+  - Hands them all to one run of M(data2ai.grafana_stack.stack_files) on the host, which creates O(config_dir) and
+    O(directories), empties the exclusive ones of what is not wanted, and writes the files (O(files) first, then
+    O(templates)) that differ. A file with a C(validate) command is checked by it before it replaces the live file;
+    a failed check fails the task before the container is touched.
   - Creates each of O(volumes) with O(labels) (M(community.docker.docker_volume)).
   - Runs the container (M(community.docker.docker_container), O(container) plus O(name), O(image), O(labels), and
     O(network) with O(aliases) and C(networks_cli_compatible=true)); C(state) defaults to C(started).
@@ -79,6 +82,47 @@ options:
       validate:
         description: The command that checks the rendered file (C(%s) is its path) before it goes live.
         type: str
+  files:
+    description: Files of the calling role (or paths on the controller) copied into O(config_dir), before
+      O(templates), so that a template's check can read them.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      src:
+        description: The file, in the calling role's C(files) directory, or a path on the controller.
+        type: str
+        required: true
+      dest:
+        description: The file's path relative to O(config_dir): in it, or in one of O(directories).
+        type: str
+        required: true
+      mode:
+        description: The file's mode.
+        type: raw
+        default: "0644"
+      validate:
+        description: The command that checks the file (C(%s) is its path) before it goes live.
+        type: str
+  directories:
+    description: Directories inside O(config_dir).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: The directory, relative to O(config_dir).
+        type: str
+        required: true
+      mode:
+        description: Its mode.
+        type: raw
+        default: "0755"
+      exclusive:
+        description: Remove whatever the directory holds that O(files) and O(templates) do not name, before any
+          file is written.
+        type: bool
+        default: false
   volumes:
     description: Named volumes to create before the container.
     type: list
@@ -100,10 +144,11 @@ attributes:
     description: Each step runs in check mode as its module does; nothing on the host changes.
   diff_mode:
     support: full
-    description: Returns the diffs of the steps that have one (the directory, the templates, the container).
+    description: Returns the diffs of the steps that have one (the directories, the files, the container).
 notes:
   - Runs on the target through the modules named above; community.docker must be installed.
 seealso:
+  - module: data2ai.grafana_stack.stack_files
   - module: community.docker.docker_container
   - module: ansible.builtin.template
 """
@@ -130,6 +175,11 @@ EXAMPLES = r"""
 RETURN = r"""
 templates_changed:
   description: The files of O(templates) that changed (or would change, in check mode).
+  returned: always
+  type: list
+  elements: str
+files_changed:
+  description: Every file of O(files) and O(templates) that changed (or would change), as paths on the host.
   returned: always
   type: list
   elements: str

@@ -111,7 +111,6 @@ import grp  # noqa: E402
 import os  # noqa: E402
 import pwd  # noqa: E402
 import stat  # noqa: E402
-import tempfile  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.common.text.converters import to_bytes, to_text  # noqa: E402
@@ -157,28 +156,6 @@ def describe(name, mode, uid, gid):
     return f'{name} mode={mode:04o} owner={uid} group={gid}'
 
 
-def attributes_differ(st, mode, uid, gid):
-    return (stat.S_IMODE(st.st_mode) != mode or (uid != -1 and st.st_uid != uid)
-            or (gid != -1 and st.st_gid != gid))
-
-
-def write_atomically(path, data, mode, uid, gid):
-    """Writes ``data`` to a temporary file beside ``path``, owned and moded before any byte, then renames it."""
-    handle, temporary = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', dir=os.path.dirname(path))
-    try:
-        os.fchmod(handle, mode)
-        os.fchown(handle, uid, gid)
-        with os.fdopen(handle, 'wb') as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-
-
 def reconcile(params, check):
     """Brings the directory and files of ``params`` (the module's arguments) about; the result never holds content."""
     path = params['path']
@@ -213,7 +190,7 @@ def reconcile(params, check):
             os.mkdir(path, 0o700)
             os.chown(path, dir_uid, dir_gid)
             os.chmod(path, mode)
-    elif attributes_differ(st, mode, dir_uid, dir_gid):
+    elif file_modes.attributes_differ(st, mode, dir_uid, dir_gid):
         result['directory_changed'] = True
         before.append(describe(path + '/', stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
         after.append(describe(path + '/', mode, dir_uid if dir_uid != -1 else st.st_uid,
@@ -235,7 +212,7 @@ def reconcile(params, check):
             with open(target, 'rb') as handle:
                 current = handle.read()
         content_differs = current != data
-        if not content_differs and not attributes_differ(file_st, file_mode, uid, gid):
+        if not content_differs and not file_modes.attributes_differ(file_st, file_mode, uid, gid):
             continue
         result['files_changed'].append(name)
         new_uid = uid if uid != -1 else (file_st.st_uid if file_st else os.geteuid())
@@ -247,7 +224,7 @@ def reconcile(params, check):
         if check:
             continue
         if content_differs:
-            write_atomically(target, data, file_mode, uid, gid)
+            file_modes.write_atomically(target, data, file_mode, uid, gid)
         else:
             os.chmod(target, file_mode)
             os.chown(target, uid, gid)

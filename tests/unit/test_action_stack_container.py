@@ -1,5 +1,6 @@
-"""The stack_container action plugin, with its steps (the file, template, docker_volume and docker_container
-modules) replaced by recorders: what it runs, in which order, and what it reports."""
+"""The stack_container action plugin, with its steps (the stack_files, docker_volume and docker_container modules, and
+the rendering of templates and reading of files on the controller) replaced by recorders: what it runs, in which
+order, and what it reports."""
 
 from __future__ import annotations
 
@@ -25,22 +26,29 @@ ARGS = {
 }
 
 
+FILES = "data2ai.grafana_stack.stack_files"
+
+
 def run(args: dict[str, Any], changed: set[str] = frozenset(), task_vars: dict | None = None,
         fail: str | None = None) -> tuple[dict[str, Any], list[tuple[str, dict]]]:
-    """Runs the plugin; the steps named in ``changed`` report a change, the one named ``fail`` fails."""
+    """Runs the plugin; the steps named in ``changed`` report a change, the one named ``fail`` fails. A changed
+    stack_files reports every file it was given as changed."""
     calls: list[tuple[str, dict]] = []
 
     def module(module_name: str, module_args: dict, task_vars: dict) -> dict:
         del task_vars
         calls.append((module_name, module_args))
+        if module_name == FILES:
+            dests = [entry["dest"] for entry in module_args["files"]] if FILES in changed else []
+            return {"changed": FILES in changed, "failed": fail == FILES, "files_changed": dests,
+                    "msg": "stack_files /srv/loki: config.yaml: failed to validate: line 3: unknown field",
+                    "diff": [{"before": "a", "after": "b"}] if dests else []}
         return {"changed": module_name in changed, "failed": module_name == fail, "msg": "refused",
                 "container": {"Name": module_args.get("name")}}
 
-    def template(template_args: dict, task_vars: dict) -> dict:
+    def render(src: str, dest: str, task_vars: dict) -> str:
         del task_vars
-        calls.append(("template", template_args))
-        return {"changed": "template" in changed, "failed": fail == "template", "msg": "failed to validate",
-                "stderr": "line 3: unknown field", "diff": {"before": "a", "after": "b"}}
+        return f"rendered {src} for {dest}"
 
     task = Task()
     task.args = args
@@ -48,19 +56,20 @@ def run(args: dict[str, Any], changed: set[str] = frozenset(), task_vars: dict |
                           shared_loader_obj=None)
     with mock.patch.object(ActionBase, "run", return_value={}), \
             mock.patch.object(plugin, "_execute_module", side_effect=module), \
-            mock.patch.object(plugin, "_run_template", side_effect=template):
+            mock.patch.object(plugin, "_render", side_effect=render), \
+            mock.patch.object(plugin, "_read_file", side_effect=lambda src: {"content": f"file {src}"}):
         return plugin.run(task_vars=task_vars or {}), calls
 
 
 def test_the_steps_run_in_order_with_the_roles_data() -> None:
     result, calls = run(ARGS)
     assert [call[0] for call in calls] == [
-        "ansible.legacy.file", "template", "community.docker.docker_volume", "community.docker.docker_container"]
-    assert calls[0][1] == {"path": "/srv/loki", "state": "directory", "mode": "0755"}
-    assert calls[1][1] == {"src": "config.yaml.j2", "dest": "/srv/loki/config.yaml", "mode": "0644",
-                           "validate": "check %s"}
-    assert calls[2][1] == {"name": "gst-loki_data", "labels": {"test": "1"}}
-    container = calls[3][1]
+        FILES, "community.docker.docker_volume", "community.docker.docker_container"]
+    assert calls[0][1] == {"path": "/srv/loki", "mode": "0755", "directories": [], "files": [
+        {"content": "rendered config.yaml.j2 for /srv/loki/config.yaml", "dest": "config.yaml", "mode": "0644",
+         "validate": "check %s"}]}
+    assert calls[1][1] == {"name": "gst-loki_data", "labels": {"test": "1"}}
+    container = calls[2][1]
     assert container["networks"] == [{"name": "monitoring", "aliases": ["loki"]}]
     assert container["networks_cli_compatible"] is True and container["state"] == "started"
     assert container["labels"] == {"test": "1"} and container["restart_policy"] == "unless-stopped"
@@ -68,9 +77,10 @@ def test_the_steps_run_in_order_with_the_roles_data() -> None:
 
 
 def test_a_changed_template_is_told_apart_from_a_changed_container() -> None:
-    result = run(ARGS, changed={"template"})[0]
+    result = run(ARGS, changed={FILES})[0]
     assert result["changed"] is True and result["container_changed"] is False
     assert result["templates_changed"] == ["/srv/loki/config.yaml"]
+    assert result["files_changed"] == ["/srv/loki/config.yaml"]
     assert result["diff"] == [{"before": "a", "after": "b"}]
     result = run(ARGS, changed={"community.docker.docker_container"})[0]
     assert result["changed"] is True and result["container_changed"] is True and result["templates_changed"] == []
@@ -78,7 +88,27 @@ def test_a_changed_template_is_told_apart_from_a_changed_container() -> None:
 
 def test_a_refused_template_stops_before_the_volume_and_the_container() -> None:
     with pytest.raises(AnsibleActionFail, match="failed to validate: line 3: unknown field"):
-        run(ARGS, fail="template")
+        run(ARGS, fail=FILES)
+
+
+def test_files_come_before_templates_and_directories_are_passed_on() -> None:
+    """A template's check may read the role's files (prometheus.yml's check reads its rules), so files go first."""
+    args = {**ARGS, "files": [{"src": "rules/a.yml", "dest": "rules/a.yml", "validate": "rules %s"}],
+            "directories": [{"name": "rules", "exclusive": True}]}
+    result, calls = run(args, changed={FILES})
+    sent = calls[0][1]
+    assert [entry["dest"] for entry in sent["files"]] == ["rules/a.yml", "config.yaml"]
+    assert sent["files"][0] == {"content": "file rules/a.yml", "dest": "rules/a.yml", "mode": "0644",
+                                "validate": "rules %s"}
+    assert sent["directories"] == [{"name": "rules", "mode": "0755", "exclusive": True}]
+    assert result["templates_changed"] == ["/srv/loki/config.yaml"]
+    assert result["files_changed"] == ["/srv/loki/rules/a.yml", "/srv/loki/config.yaml"]
+
+
+def test_a_file_without_config_dir_is_refused() -> None:
+    args = {key: value for key, value in ARGS.items() if key not in ("templates", "config_dir")}
+    with pytest.raises(AnsibleActionFail, match="need config_dir"):
+        run({**args, "files": [{"src": "a", "dest": "a"}]})
 
 
 def test_the_container_waits_for_the_network_docker_host_has_yet_to_make() -> None:
