@@ -209,8 +209,9 @@ def diff_entries(jobs: List[Job], results: List[Dict[str, Any]]) -> List[Dict[st
 
 def provision(module: Any, client: GrafanaClient, jobs: List[Job],
               prepare: Optional[Callable[[GrafanaClient], None]] = None) -> Tuple[Dict[str, Any], str]:
-    """Runs the jobs of a module (grafana_cohort, grafana_content); its output and, when objects failed or were
-    skipped, its one message: a line per failed object, and one naming the skipped ones.
+    """Runs the jobs of a module (grafana_cohort, grafana_content); its output (changed, diff in diff mode, results,
+    changes: a line per object created, updated or deleted, failures) and, when objects failed or were skipped, its
+    one message: a line per failed object, and one naming the skipped ones.
 
     ``prepare(client)`` runs before the jobs (grafana_cohort reads its user and organization lists there)."""
     if any(job.kind in ('folder', 'dashboard') for job in jobs):
@@ -228,6 +229,7 @@ def provision(module: Any, client: GrafanaClient, jobs: List[Job],
     if module._diff:  # pylint: disable=protected-access
         out['diff'] = diff_entries(jobs, results)
     out['results'] = [{k: v for k, v in r.items() if k not in ('diff', 'exception')} for r in results]
+    out['changes'] = [f"{job.describe()} {r['action']}" for job, r in zip(jobs, results) if r['action'] in CHANGES]
     out['failures'] = failure_lines(results)
     skipped = [r['msg'] for r in results if r['action'] == SKIPPED]
     lines: List[str] = list(out['failures'])

@@ -57,15 +57,16 @@ def argument_spec() -> Dict[str, Any]:
     entries = dict(type='list', elements='dict', default=[])
     datasource = {k: copy.deepcopy(v) for k, v in DATASOURCE_OPTIONS.items() if k != 'state'}
     return dict(
-        users=dict(entries, options=dict(pick_options(USER_OPTIONS, 'login', 'name', 'email', 'password', 'password_update'),
-                                         label=LABEL)),
+        users=dict(entries, options=dict(
+            pick_options(USER_OPTIONS, 'login', 'name', 'email', 'password', 'password_update'), label=LABEL)),
         organizations=dict(entries, options=dict(pick_options(ORGANIZATION_OPTIONS, 'name', 'users', 'enforce_users'),
                                                  label=LABEL)),
         teams=dict(entries, options=dict(pick_options(TEAM_OPTIONS, 'name', 'email', 'members', 'enforce_members'),
                                          org_name=ORG_NAME, label=LABEL)),
         datasources=dict(entries, options=dict(datasource, org_name=ORG_NAME, label=LABEL)),
         folders=dict(entries, options=dict(
-            pick_options(FOLDER_OPTIONS, 'uid', 'title', 'description', 'parent_uid', 'permissions', title={'required': True}),
+            pick_options(FOLDER_OPTIONS, 'uid', 'title', 'description', 'parent_uid', 'permissions',
+                         title={'required': True}),
             org_name=ORG_NAME, label=LABEL)),
         dashboards=dict(entries, options=dict(
             pick_options(DASHBOARD_OPTIONS, 'folder_uid', 'commit_message'), uid=dict(type='str', required=True),

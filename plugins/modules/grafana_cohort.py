@@ -413,6 +413,13 @@ results:
   sample:
     - {kind: user, name: alice, org: '', action: created}
     - {kind: folder, name: c42-alice, org: c42-alice, action: unchanged}
+changes:
+  description: One line per object created, updated or deleted (in check mode, that would be), naming it and
+    the action; unchanged objects are left out.
+  returned: always
+  type: list
+  elements: str
+  sample: ["user 'alice' created", "folder 'c42-alice' in organization 'c42-alice' created"]
 failures:
   description: One line per failed object, naming it, the HTTP status and Grafana's message.
   returned: always

@@ -56,9 +56,11 @@ options:
       access:
         description:
           - V(proxy) makes Grafana's backend query the data source; V(direct) makes the browser do it.
-          - Not compared when unset; a new data source gets V(proxy).
+          - Unlike M(data2ai.grafana_stack.grafana_datasource), where it is not compared when unset, V(proxy) by
+            default, as the grafana role has always provisioned its datasources.
         type: str
         choices: [proxy, direct]
+        default: proxy
       data_source_url:
         description: URL of the data source as Grafana's backend reaches it, for example V(http://prometheus:9090).
         type: str
@@ -197,7 +199,7 @@ EXAMPLES = r'''
 
 - name: Show what was created or updated
   ansible.builtin.debug:
-    msg: "{{ content.results | rejectattr('action', 'eq', 'unchanged') | map(attribute='name') }}"
+    msg: "{{ content.changes }}"
   when: content is changed
 '''
 
@@ -229,6 +231,13 @@ results:
     - {kind: datasource, name: prometheus, org: '', action: created}
     - {kind: folder, name: stack, org: '', action: unchanged}
     - {kind: dashboard, name: data2ai-host, org: '', action: updated}
+changes:
+  description: One line per object created, updated or deleted (in check mode, that would be), naming it and
+    the action; unchanged objects are left out.
+  returned: always
+  type: list
+  elements: str
+  sample: ["datasource 'prometheus' created", "dashboard 'data2ai-host' updated"]
 failures:
   description: One line per failed object, naming it, the HTTP status and Grafana's message.
   returned: always
@@ -272,12 +281,12 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_reso
 
 def argument_spec() -> Dict[str, Any]:
     """grafana_content's options, without the connection and organization options: each entry takes its
-    single-object module's options (but ``state``)."""
+    single-object module's options (but ``state``); a datasource's access is proxy by default, and its
+    secure_json_data_update defaults to the task's (the grafana role sets that one once)."""
     entries = dict(type='list', elements='dict', default=[])
     datasource = [name for name in DATASOURCE_OPTIONS if name != 'state']
     return dict(
-        # An entry's secure_json_data_update defaults to the task's (the grafana role sets that one once).
-        datasources=dict(entries, options=pick_options(DATASOURCE_OPTIONS, *datasource,
+        datasources=dict(entries, options=pick_options(DATASOURCE_OPTIONS, *datasource, access={'default': 'proxy'},
                                                        secure_json_data_update={'default': None})),
         secure_json_data_update=dict(type='str', choices=SECRET_UPDATE_CHOICES, default='on_create'),
         folders=dict(entries, options=pick_options(FOLDER_OPTIONS, 'uid', 'title', 'description', 'parent_uid',

@@ -131,6 +131,7 @@ def test_everything_is_created_in_one_run_with_one_login_then_a_second_run_write
     assert actions(first) == {("datasource", "prometheus"): "created", ("datasource", "influxdb"): "created",
                               ("folder", "stack"): "created", ("folder", "training"): "created",
                               ("dashboard", "host"): "created", ("dashboard", "logs"): "created"}
+    assert first["changes"][0] == "datasource 'prometheus' created" and len(first["changes"]) == 6
     assert grafana.datasources["influxdb"]["secureJsonFields"] == {"token": True}
     assert grafana.dashboards["logs"]["meta"]["folderUid"] == "training"
     assert [s.path for s in grafana.fake.sent].count("/login") == 1
@@ -141,7 +142,7 @@ def test_everything_is_created_in_one_run_with_one_login_then_a_second_run_write
 
     written = len(grafana.writes())
     second = run(capsys)
-    assert not second["changed"] and second["failures"] == []
+    assert not second["changed"] and second["failures"] == [] and second["changes"] == []
     assert set(actions(second).values()) == {"unchanged"}
     assert len(grafana.writes()) == written
 
@@ -223,6 +224,6 @@ def test_secrets_are_sent_once_unless_the_task_or_the_entry_says_always(grafana:
 
 def test_an_object_listed_twice_fails_in_one_line_before_any_request(grafana: Grafana12,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    result = run(capsys, folders=FOLDERS + [{"uid": "stack", "title": "Again"}])
+    result = run(capsys, folders=[*FOLDERS, {"uid": "stack", "title": "Again"}])
     assert result["failed"] and result["msg"] == "folder 'stack' is listed twice (or both kept and removed)"
     assert grafana.fake.sent == []
