@@ -200,7 +200,7 @@ EXAMPLES = r'''
 - name: Show what was created or updated
   ansible.builtin.debug:
     msg: "{{ content.changes }}"
-  when: content is changed
+  when: content.changes | length > 0
 '''
 
 RETURN = r'''

@@ -147,8 +147,8 @@ def test_everything_is_created_in_one_run_with_one_login_then_a_second_run_write
     assert len(grafana.writes()) == written
 
 
-def test_a_differing_object_is_updated_and_the_others_are_left_alone(grafana: Grafana12,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_differing_object_is_updated_and_the_others_are_left_alone(
+        grafana: Grafana12, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys)
     grafana.folders["stack"]["title"] = "Old title"
     grafana.datasources["prometheus"]["url"] = "http://elsewhere:9090"
@@ -188,8 +188,8 @@ def test_a_failed_datasource_is_one_line_naming_it_and_the_others_still_run(
     assert set(grafana.datasources) == {"influxdb"}
 
 
-def test_a_dashboard_whose_folder_failed_is_skipped_and_named(grafana: Grafana12,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_dashboard_whose_folder_failed_is_skipped_and_named(
+        grafana: Grafana12, capsys: pytest.CaptureFixture[str]) -> None:
     grafana.refuse[("POST", "stack")] = (403, "Access denied")
     result = run(capsys)
     assert result["failed"]
@@ -211,8 +211,8 @@ def test_the_secrets_are_in_no_result_diff_or_error(grafana: Grafana12, capsys: 
     assert invocation["datasources"][1]["secure_json_data"] == {"token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}
 
 
-def test_secrets_are_sent_once_unless_the_task_or_the_entry_says_always(grafana: Grafana12,
-                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_secrets_are_sent_once_unless_the_task_or_the_entry_says_always(
+        grafana: Grafana12, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys)
     assert not run(capsys)["changed"]
     again = run(capsys, secure_json_data_update="always")
@@ -222,8 +222,8 @@ def test_secrets_are_sent_once_unless_the_task_or_the_entry_says_always(grafana:
     assert not run(capsys, datasources=entries, secure_json_data_update="always")["changed"]
 
 
-def test_an_object_listed_twice_fails_in_one_line_before_any_request(grafana: Grafana12,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_object_listed_twice_fails_in_one_line_before_any_request(
+        grafana: Grafana12, capsys: pytest.CaptureFixture[str]) -> None:
     result = run(capsys, folders=[*FOLDERS, {"uid": "stack", "title": "Again"}])
     assert result["failed"] and result["msg"] == "folder 'stack' is listed twice (or both kept and removed)"
     assert grafana.fake.sent == []
