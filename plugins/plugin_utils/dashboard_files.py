@@ -15,6 +15,7 @@ from typing import Any
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.plugins.action import ActionBase
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import one_line
 
 
 def read_dashboard(action: ActionBase, src: str, module: str) -> Any:
@@ -29,8 +30,4 @@ def read_dashboard(action: ActionBase, src: str, module: str) -> Any:
     try:
         return json.loads(content)
     except ValueError as exc:
-        raise AnsibleActionFail(f'{module}: {src} is not valid JSON: {to_native(exc)}') from exc
-
-
-def one_line(text: str) -> str:
-    return ' '.join(text.split())
+        raise AnsibleActionFail(f'{module}: {src} is not valid JSON: {one_line(to_native(exc))}') from exc

@@ -8,10 +8,16 @@ with failures of one line, a dashboard skipped when its folder failed, and the s
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Optional
+from unittest import mock
 
 import pytest
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.testing import patch_module_args
+from ansible.playbook.task import Task
+from ansible.plugins.action import ActionBase
+from ansible_collections.data2ai.grafana_stack.plugins.action.grafana_content import ActionModule as ContentAction
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils import grafana_batch
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import GrafanaClient
 from ansible_collections.data2ai.grafana_stack.plugins.modules import grafana_content
@@ -227,3 +233,45 @@ def test_an_object_listed_twice_fails_in_one_line_before_any_request(
     result = run(capsys, folders=[*FOLDERS, {"uid": "stack", "title": "Again"}])
     assert result["failed"] and result["msg"] == "folder 'stack' is listed twice (or both kept and removed)"
     assert grafana.fake.sent == []
+
+
+# --------------------------------------------------------------------------- the action plugin
+def run_action(args: dict[str, Any], files: Path) -> dict[str, Any]:
+    """The arguments the action plugin passes to the module, its files searched in ``files``."""
+    task = Task()
+    task.args = args
+    plugin = ContentAction(task, mock.MagicMock(), mock.MagicMock(), loader=None, templar=None, shared_loader_obj=None)
+    sent: dict[str, Any] = {}
+
+    def execute(module_name: str, module_args: dict[str, Any], task_vars: dict[str, Any]) -> dict[str, Any]:
+        sent.update(module_name=module_name, module_args=module_args)
+        return {"changed": False}
+
+    with mock.patch.object(ActionBase, "run", return_value={}), \
+            mock.patch.object(plugin, "_execute_module", side_effect=execute), \
+            mock.patch.object(plugin, "_find_needle", side_effect=lambda where, src: str(files / src)):
+        plugin.run(task_vars={})
+    assert sent["module_name"] == "data2ai.grafana_stack.grafana_content"
+    return sent["module_args"]
+
+
+def test_the_action_plugin_sends_each_dashboard_file_as_its_model(tmp_path: Path) -> None:
+    (tmp_path / "host.json").write_text(json.dumps({"uid": "host", "title": "Host"}))
+    inline = {"dashboard": {"uid": "inline"}, "folder_uid": ""}
+    args = run_action({"url": "http://grafana.test", "dashboards": [
+        {"file": "host.json", "folder_uid": "stack"}, {"src": "host.json"}, inline]}, tmp_path)
+    assert args["dashboards"] == [{"dashboard": {"uid": "host", "title": "Host"}, "folder_uid": "stack"},
+                                  {"dashboard": {"uid": "host", "title": "Host"}}, inline]
+    assert args["url"] == "http://grafana.test"
+
+
+def test_the_action_plugin_refuses_a_missing_or_broken_file_or_two_models_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text("{not json")
+    (tmp_path / "host.json").write_text("{}")
+    for entry, message in (({"file": "missing.json"}, "grafana_content: cannot read missing.json: "),
+                           ({"file": "broken.json"}, "grafana_content: broken.json is not valid JSON: "),
+                           ({"file": "host.json", "dashboard": {}},
+                            "grafana_content: dashboards[1] (host.json): set one of dashboard, src (alias file)")):
+        with pytest.raises(AnsibleActionFail) as failure:
+            run_action({"dashboards": [entry]}, tmp_path)
+        assert str(failure.value.message).startswith(message) and "\n" not in str(failure.value.message)
