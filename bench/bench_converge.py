@@ -66,7 +66,7 @@ HOST_PORTS = ("grafana_host_port", "prometheus_host_port", "loki_host_port", "te
               "tempo_otlp_grpc_host_port", "tempo_otlp_http_host_port", "influxdb_host_port",
               "alertmanager_host_port", "cadvisor_host_port")
 # Modules whose tasks provision Grafana's content (datasources, folders, dashboards), wherever they are called.
-CONTENT_ACTIONS = ("grafana_datasource", "grafana_folder", "grafana_dashboard")
+CONTENT_ACTIONS = ("grafana_content", "grafana_datasource", "grafana_folder", "grafana_dashboard")
 HOST_SOURCES = Path("/etc/apt/sources.list.d/debian.sources")
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 

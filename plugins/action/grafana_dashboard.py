@@ -9,11 +9,9 @@ files live next to the playbook or role, not on the managed host.
 
 from __future__ import annotations
 
-import json
-
-from ansible.errors import AnsibleActionFail, AnsibleError
-from ansible.module_utils.common.text.converters import to_native, to_text
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
+from ansible_collections.data2ai.grafana_stack.plugins.plugin_utils.dashboard_files import read_dashboard
 
 MODULE = 'data2ai.grafana_stack.grafana_dashboard'
 
@@ -30,18 +28,6 @@ class ActionModule(ActionBase):
         if src is not None:
             if args.get('dashboard') is not None:
                 raise AnsibleActionFail('grafana_dashboard: parameters are mutually exclusive: dashboard|src')
-            args['dashboard'] = self._read_dashboard(src)
+            args['dashboard'] = read_dashboard(self, src, 'grafana_dashboard')
         result.update(self._execute_module(module_name=MODULE, module_args=args, task_vars=task_vars))
         return result
-
-    def _read_dashboard(self, src):
-        try:
-            path = self._find_needle('files', src)
-            with open(path, 'rb') as handle:
-                content = to_text(handle.read(), errors='surrogate_or_strict')
-        except (AnsibleError, OSError) as exc:
-            raise AnsibleActionFail(f'grafana_dashboard: cannot read {src}: {to_native(exc)}') from exc
-        try:
-            return json.loads(content)
-        except ValueError as exc:
-            raise AnsibleActionFail(f'grafana_dashboard: {src} is not valid JSON: {to_native(exc)}') from exc

@@ -26,6 +26,8 @@ Key = Tuple[str, str, str]  # (kind, organization name or '', name)
 #: an action of a result
 CREATED, UPDATED, UNCHANGED, DELETED = 'created', 'updated', 'unchanged', 'deleted'
 FAILED, SKIPPED = 'failed', 'skipped'
+#: the actions that change Grafana
+CHANGES = (CREATED, UPDATED, DELETED)
 
 
 class ObjectFailed(Exception):
@@ -191,3 +193,65 @@ class Batch:
 def failure_lines(results: List[Dict[str, Any]]) -> List[str]:
     """One line per failed object."""
     return [result['msg'] for result in results if result['action'] == FAILED]
+
+
+def diff_entries(jobs: List[Job], results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The diffs of the objects that change, each headed by its kind, organization and name (or label)."""
+    diffs = []
+    for job, result in zip(jobs, results):
+        if result['action'] not in CHANGES or not result.get('diff'):
+            continue
+        header = f'{job.kind} {job.label}' if job.label else job.describe()
+        diffs.append({'before_header': header, 'after_header': header,
+                      'before': result['diff'].get('before') or {}, 'after': result['diff'].get('after') or {}})
+    return diffs
+
+
+def provision(module: Any, client: GrafanaClient, jobs: List[Job],
+              prepare: Optional[Callable[[GrafanaClient], None]] = None) -> Tuple[Dict[str, Any], str]:
+    """Runs the jobs of a module (grafana_cohort, grafana_content); its output (changed, diff in diff mode, results,
+    changes: a line per object created, updated or deleted, failures) and, when objects failed or were skipped, its
+    one message: a line per failed object, and one naming the skipped ones.
+
+    ``prepare(client)`` runs before the jobs (grafana_cohort reads its user and organization lists there)."""
+    if any(job.kind in ('folder', 'dashboard') for job in jobs):
+        try:
+            client.server_major()  # once: the organizations' clients share what it read
+        except GrafanaAPIError as exc:
+            return {'status': exc.status}, exc.one_line()
+    if prepare is not None:
+        prepare(client)
+    batch = Batch(client, module.check_mode, module.params['concurrency'])
+    results = batch.run(jobs)
+    for warning in dict.fromkeys(batch.warnings):
+        module.warn(warning)
+    out: Dict[str, Any] = {'changed': any(r['action'] in CHANGES for r in results)}
+    if module._diff:  # pylint: disable=protected-access
+        out['diff'] = diff_entries(jobs, results)
+    out['results'] = [{k: v for k, v in r.items() if k not in ('diff', 'exception')} for r in results]
+    out['changes'] = [f"{job.describe()} {r['action']}" for job, r in zip(jobs, results) if r['action'] in CHANGES]
+    out['failures'] = failure_lines(results)
+    skipped = [r['msg'] for r in results if r['action'] == SKIPPED]
+    lines: List[str] = list(out['failures'])
+    if skipped:
+        lines.append(f'{len(skipped)} skipped: ' + '; '.join(skipped))
+    return out, '\n'.join(lines)
+
+
+def run_module(module: Any, jobs: List[Job], prepare: Optional[Callable[[GrafanaClient], None]] = None,
+               client: Optional[GrafanaClient] = None) -> None:
+    """Runs the jobs over one client and exits the module: ``fail_json`` with one line per failed object (and one
+    for the skipped ones), else ``exit_json``.
+
+    One login for the whole run (not in check mode, which opens no session in Grafana): Grafana then checks a
+    session token on each request instead of hashing the password (see GrafanaClient.start_session)."""
+    client = client if client is not None else GrafanaClient(module.params)
+    if not module.check_mode:
+        client.start_session()
+    try:
+        out, failed = provision(module, client, jobs, prepare)
+    finally:
+        client.end_session()
+    if failed:
+        module.fail_json(msg=failed, **out)
+    module.exit_json(**out)

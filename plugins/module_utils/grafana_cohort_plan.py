@@ -13,12 +13,11 @@ import copy
 from typing import Any, Dict, List, Optional
 
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_batch import (
-    CREATED,
-    DELETED,
+    CHANGES,
     SKIPPED,
-    UPDATED,
     Job,
     Key,
+    diff_entries,
 )
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_objects import (
     DASHBOARD_OPTIONS,
@@ -36,10 +35,8 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_obje
     User,
 )
 
-__all__ = ['CHANGES', 'SKIPPED', 'argument_spec', 'build_jobs', 'diff_entries']
+__all__ = ['CHANGES', 'SKIPPED', 'Plan', 'argument_spec', 'build_jobs', 'diff_entries', 'pick_options']
 
-#: the actions that change Grafana
-CHANGES = (CREATED, UPDATED, DELETED)
 #: the connection options every object's resource may read (the organization's caller, a token)
 CONNECTION_KEYS = ('url_username', 'token')
 
@@ -47,7 +44,8 @@ LABEL = dict(type='str')
 ORG_NAME = dict(type='str', required=True)
 
 
-def _pick(options: Dict[str, Any], *names: str, **changes: Any) -> Dict[str, Any]:
+def pick_options(options: Dict[str, Any], *names: str, **changes: Any) -> Dict[str, Any]:
+    """The options ``names`` of a single-object module's spec, copied, each updated by its entry of ``changes``."""
     picked = {name: copy.deepcopy(options[name]) for name in names}
     for name, change in changes.items():
         picked[name] = dict(picked.get(name, {}), **change)
@@ -59,18 +57,19 @@ def argument_spec() -> Dict[str, Any]:
     entries = dict(type='list', elements='dict', default=[])
     datasource = {k: copy.deepcopy(v) for k, v in DATASOURCE_OPTIONS.items() if k != 'state'}
     return dict(
-        users=dict(entries, options=dict(_pick(USER_OPTIONS, 'login', 'name', 'email', 'password', 'password_update'),
-                                         label=LABEL)),
-        organizations=dict(entries, options=dict(_pick(ORGANIZATION_OPTIONS, 'name', 'users', 'enforce_users'),
+        users=dict(entries, options=dict(
+            pick_options(USER_OPTIONS, 'login', 'name', 'email', 'password', 'password_update'), label=LABEL)),
+        organizations=dict(entries, options=dict(pick_options(ORGANIZATION_OPTIONS, 'name', 'users', 'enforce_users'),
                                                  label=LABEL)),
-        teams=dict(entries, options=dict(_pick(TEAM_OPTIONS, 'name', 'email', 'members', 'enforce_members'),
+        teams=dict(entries, options=dict(pick_options(TEAM_OPTIONS, 'name', 'email', 'members', 'enforce_members'),
                                          org_name=ORG_NAME, label=LABEL)),
         datasources=dict(entries, options=dict(datasource, org_name=ORG_NAME, label=LABEL)),
         folders=dict(entries, options=dict(
-            _pick(FOLDER_OPTIONS, 'uid', 'title', 'description', 'parent_uid', 'permissions', title={'required': True}),
+            pick_options(FOLDER_OPTIONS, 'uid', 'title', 'description', 'parent_uid', 'permissions',
+                         title={'required': True}),
             org_name=ORG_NAME, label=LABEL)),
         dashboards=dict(entries, options=dict(
-            _pick(DASHBOARD_OPTIONS, 'folder_uid', 'commit_message'), uid=dict(type='str', required=True),
+            pick_options(DASHBOARD_OPTIONS, 'folder_uid', 'commit_message'), uid=dict(type='str', required=True),
             model=dict(type='str', required=True), overwrite=dict(type='bool', default=False),
             org_name=ORG_NAME, label=LABEL)),
         dashboard_models=dict(type='dict', default={}),
@@ -86,7 +85,10 @@ def _defaults(options: Dict[str, Any]) -> Dict[str, Any]:
     return {name: copy.deepcopy(option.get('default')) for name, option in options.items()}
 
 
-class _Plan:
+class Plan:
+    """Makes the jobs of a batch from its entries: each job's params are its kind's defaults, the connection
+    options the resources read, and the entry."""
+
     def __init__(self, params: Dict[str, Any]) -> None:
         self.params = params
         self.connection = {k: params.get(k) for k in CONNECTION_KEYS}
@@ -162,6 +164,10 @@ class _Plan:
         for login in dict.fromkeys(logins[login.lower()] for login in p['remove_users']):
             removed.append(self.add('user', User, USER_OPTIONS, {'login': login}, login, after=removed[-1:] or present,
                                     state='absent').key)
+        return self.unique()
+
+    def unique(self) -> List[Job]:
+        """The jobs, each object once; ValueError names an object listed twice."""
         seen = set()
         for job in self.jobs:
             if job.key in seen:
@@ -172,16 +178,4 @@ class _Plan:
 
 def build_jobs(params: Dict[str, Any]) -> List[Job]:
     """The jobs of grafana_cohort's validated ``params``, in the order of the options."""
-    return _Plan(copy.deepcopy(params)).build()
-
-
-def diff_entries(jobs: List[Job], results: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The diffs of the objects that change, each headed by its kind, organization and name (or label)."""
-    diffs = []
-    for job, result in zip(jobs, results):
-        if result['action'] not in CHANGES or not result.get('diff'):
-            continue
-        header = f'{job.kind} {job.label}' if job.label else job.describe()
-        diffs.append({'before_header': header, 'after_header': header,
-                      'before': result['diff'].get('before') or {}, 'after': result['diff'].get('after') or {}})
-    return diffs
+    return Plan(copy.deepcopy(params)).build()

@@ -413,6 +413,13 @@ results:
   sample:
     - {kind: user, name: alice, org: '', action: created}
     - {kind: folder, name: c42-alice, org: c42-alice, action: unchanged}
+changes:
+  description: One line per object created, updated or deleted (in check mode, that would be), naming it and
+    the action; unchanged objects are left out.
+  returned: always
+  type: list
+  elements: str
+  sample: ["user 'alice' created", "folder 'c42-alice' in organization 'c42-alice' created"]
 failures:
   description: One line per failed object, naming it, the HTTP status and Grafana's message.
   returned: always
@@ -427,25 +434,23 @@ diff:
   elements: dict
 '''
 
-from typing import Any, Dict, List, Tuple  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_api import (  # noqa: E402
-    GrafanaAPIError,
     GrafanaClient,
     grafana_argument_spec,
 )
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_batch import (  # noqa: E402
-    Batch,
-    failure_lines,
-)
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_batch import run_module  # noqa: E402
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.grafana_cohort_plan import (  # noqa: E402
-    CHANGES,
-    SKIPPED,
     argument_spec,
     build_jobs,
-    diff_entries,
 )
+
+
+def read_lists(client: GrafanaClient) -> None:
+    """Two lists read once (users; organizations by name) spare a lookup per student, user and organization. A
+    login or organization they do not hold (made by this run) is looked up as it is needed."""
+    client.read_user_list()
+    client.read_org_ids()
 
 
 def main() -> None:
@@ -458,45 +463,7 @@ def main() -> None:
         jobs = build_jobs(module.params)
     except ValueError as exc:
         module.fail_json(msg=str(exc))
-    client = GrafanaClient(module.params)
-    # One login for the whole run (not in check mode, which opens no session in Grafana): Grafana then checks a
-    # session token on each request instead of hashing the password (see GrafanaClient.start_session).
-    if not module.check_mode:
-        client.start_session()
-    try:
-        out, failed = provision(module, client, jobs)
-    finally:
-        client.end_session()
-    if failed:
-        module.fail_json(msg=failed, **out)
-    module.exit_json(**out)
-
-
-def provision(module: AnsibleModule, client: GrafanaClient, jobs: List[Any]) -> Tuple[Dict[str, Any], str]:
-    """Runs the jobs; the module's output and, when objects failed or were skipped, its one message."""
-    if any(job.kind in ('folder', 'dashboard') for job in jobs):
-        try:
-            client.server_major()  # once: the organizations' clients share what it read
-        except GrafanaAPIError as exc:
-            return {'status': exc.status}, exc.one_line()
-    # Two lists read once (users; organizations by name) spare a lookup per student, user and organization. A login
-    # or organization they do not hold (made by this run) is looked up as it is needed.
-    client.read_user_list()
-    client.read_org_ids()
-    batch = Batch(client, module.check_mode, module.params['concurrency'])
-    results = batch.run(jobs)
-    for warning in dict.fromkeys(batch.warnings):
-        module.warn(warning)
-    out: Dict[str, Any] = {'changed': any(r['action'] in CHANGES for r in results)}
-    if module._diff:
-        out['diff'] = diff_entries(jobs, results)
-    out['results'] = [{k: v for k, v in r.items() if k not in ('diff', 'exception')} for r in results]
-    out['failures'] = failure_lines(results)
-    skipped = [r['msg'] for r in results if r['action'] == SKIPPED]
-    lines: List[str] = list(out['failures'])
-    if skipped:
-        lines.append(f'{len(skipped)} skipped: ' + '; '.join(skipped))
-    return out, '\n'.join(lines)
+    run_module(module, jobs, prepare=read_lists)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,9 @@
 The double runs as a plain process on a free 127.0.0.1 port and checks every request and response against
 Grafana's OpenAPI spec. The role's content step runs twice through ansible-playbook (include_role with
 tasks_from: content.yml): the first run creates the datasources, folders and dashboards, the second must change
-nothing. Everything lives in pytest's temporary directory; no container is involved.
+nothing, and a third in check mode (with --diff) must report nothing to change. The content is one module task
+(grafana_content), and what it created is listed in the first run's output. Everything lives in pytest's temporary
+directory; no container is involved.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ def grafana_double(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Grafana
 class ContentRuns:
     first: subprocess.CompletedProcess
     second: subprocess.CompletedProcess
+    check: subprocess.CompletedProcess
     credentials_dir: Path
 
 
@@ -99,7 +102,9 @@ def content_runs(grafana_double: GrafanaDouble, tmp_path_factory: pytest.TempPat
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
     second = run_playbook(playbook, inventory, env=env)
     assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
-    return ContentRuns(first, second, credentials_dir)
+    check = run_playbook(playbook, inventory, "--check", "--diff", env=env)
+    assert check.returncode == 0, check.stdout[-6000:] + check.stderr[-3000:]
+    return ContentRuns(first, second, check, credentials_dir)
 
 
 def _role_defaults() -> dict[str, Any]:
@@ -119,6 +124,20 @@ def _dashboard_uids() -> dict[str, str]:
 def test_first_run_changes_and_second_run_changes_nothing(content_runs: ContentRuns) -> None:
     assert recap_changed(content_runs.first.stdout) > 0
     assert recap_changed(content_runs.second.stdout) == 0, content_runs.second.stdout[-6000:]
+
+
+def test_a_check_mode_run_after_them_has_nothing_to_change(content_runs: ContentRuns) -> None:
+    assert recap_changed(content_runs.check.stdout) == 0, content_runs.check.stdout[-6000:]
+
+
+def test_the_content_is_one_module_task_whose_first_run_lists_what_it_created(content_runs: ContentRuns) -> None:
+    first = content_runs.first.stdout
+    assert first.count("TASK [data2ai.grafana_stack.grafana : Provision the datasources, folders and dashboards") == 1
+    assert "(item=" not in first  # no loop: one module run for every object
+    for line in ("datasource 'prometheus' created", "datasource 'influxdb' created", "folder 'training' created",
+                 f"dashboard '{EXTRA_DASHBOARD_UID}' created"):
+        assert line in first, first[-6000:]
+    assert "datasource 'prometheus'" not in content_runs.second.stdout
 
 
 def test_every_datasource_exists_with_its_fixed_uid(content_runs: ContentRuns,
@@ -162,7 +181,7 @@ def test_influxdb_datasource_uses_flux_and_the_influxdb_read_token(content_runs:
 
 
 def test_the_token_is_never_printed(content_runs: ContentRuns) -> None:
-    for run in (content_runs.first, content_runs.second):
+    for run in (content_runs.first, content_runs.second, content_runs.check):
         assert READ_TOKEN not in run.stdout + run.stderr
 
 
