@@ -166,7 +166,9 @@ ARGUMENT_SPEC = {
     "health_timeout": {"type": "float", "default": 120},
 }
 # As service_health's defaults.
-HEALTH_INTERVAL, HEALTH_REQUEST_TIMEOUT, HEALTH_LOG_LINES = 1.0, 5.0, 10
+HEALTH_INTERVAL = 1.0
+HEALTH_REQUEST_TIMEOUT = 5.0
+HEALTH_LOG_LINES = 10
 
 
 def wait_until_healthy(module: AnsibleModule) -> None:

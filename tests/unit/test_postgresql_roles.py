@@ -185,8 +185,8 @@ def test_a_refused_password_is_no_failure_but_a_change() -> None:
      "gst-postgresql: grafana is the bootstrap superuser and a role postgres exists already: rename or drop that "
      "one, or set postgresql_admin_user to another name"),
 ])
-def test_a_layout_that_cannot_be_moved_safely_stops_with_todays_message(state: dict[str, Any], admin: str,
-                                                                          message: str) -> None:
+def test_a_layout_that_cannot_be_moved_safely_stops_with_todays_message(
+        state: dict[str, Any], admin: str, message: str) -> None:
     docker = FakeDocker(state)
     with pytest.raises(roles.RolesError) as failure:
         roles.manage_roles(docker, options(admin_user=admin), check_mode=False)
@@ -267,8 +267,8 @@ def test_the_module_in_check_and_diff_mode_reports_the_changes_and_shows_no_pass
     assert_no_password(result)
 
 
-def test_the_module_applies_and_returns_no_diff_without_diff_mode(monkeypatch: pytest.MonkeyPatch,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_module_applies_and_returns_no_diff_without_diff_mode(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     docker = FakeDocker(IN_PLACE, working=("postgres",))
     result = run_module(monkeypatch, capsys, docker)
     assert result["changed"] is True and result["changes"] == ["user_password"] and "diff" not in result
@@ -283,8 +283,8 @@ def test_the_module_stops_on_a_failed_health_wait_before_any_docker_exec(
     assert result["failed"] is True and result["msg"] == "postgresql: not ready" and docker.calls == []
 
 
-def test_the_module_fails_with_the_layout_message_and_no_password(monkeypatch: pytest.MonkeyPatch,
-                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_module_fails_with_the_layout_message_and_no_password(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     docker = FakeDocker({**IN_PLACE, "session_user": "grafana", "session_superuser": False}, working=())
     result = run_module(monkeypatch, capsys, docker)
     assert result["failed"] is True and result["msg"] == "gst-postgresql: grafana is no superuser"
