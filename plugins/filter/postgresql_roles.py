@@ -15,7 +15,9 @@ version_added: 1.0.0
 description:
   - Takes the state that the postgresql role's C(files/roles_state.sql) reads (the bootstrap superuser, the
     attributes of the admin, Grafana's and the transient role, the owner of Grafana's database and how many objects
-    in it a superuser owns) and returns the steps, in the order the role's C(roles.sql.j2) runs them.
+    in it a superuser owns) and returns the steps, in the order they run.
+  - The module M(data2ai.grafana_stack.postgresql_roles), which the postgresql role runs, decides with the same
+    code (C(plugins/module_utils/postgresql_roles.py)).
   - C(migrate) when Grafana's role is the bootstrap superuser (an earlier layout); C(admin_attributes) when the admin
     exists without superuser or login; C(admin_password) and C(user_password) when O(wrong_passwords) names them;
     C(create_user) when Grafana's role is missing or is being migrated, else C(user_attributes) when it is a
@@ -47,12 +49,12 @@ options:
 """
 
 EXAMPLES = r"""
-- name: Work out what to change
+- name: Work out what would change, from a state read earlier and the passwords that did not log in
   ansible.builtin.set_fact:
-    postgresql_roles_todo: >-
-      {{ postgresql_roles_read.stdout | from_json
-         | data2ai.grafana_stack.postgresql_role_changes(postgresql_admin_user, postgresql_user, postgresql_roles_tmp,
-             postgresql_password_checks.results | rejectattr('rc', 'equalto', 0) | map(attribute='item.key') | list) }}
+    roles_todo: >-
+      {{ roles_read.stdout | from_json
+         | data2ai.grafana_stack.postgresql_role_changes('postgres', 'grafana', 'data2ai_grafana_stack_migration',
+             ['user_password']) }}
 """
 
 RETURN = r"""
@@ -62,37 +64,9 @@ _value:
   elements: str
 """
 
-from collections.abc import Iterable, Mapping  # noqa: E402
-from typing import Any  # noqa: E402
-
-_USER_EXTRA_RIGHTS = ("superuser", "createdb", "createrole", "replication", "bypassrls")
-
-
-def postgresql_role_changes(state: Mapping[str, Any], admin: str, user: str, transient: str,
-                            wrong_passwords: Iterable[str] = ()) -> list[str]:
-    roles = state.get("roles") or {}
-    wrong = set(wrong_passwords)
-    migrate = state.get("bootstrap") == user
-    admin_role, user_role = roles.get(admin), roles.get(user)
-    steps = ["migrate"] if migrate else []
-    if admin_role is not None and not (admin_role.get("superuser") and admin_role.get("login")):
-        steps.append("admin_attributes")
-    if "admin_password" in wrong:
-        steps.append("admin_password")
-    if migrate or user_role is None:
-        steps.append("create_user")
-    else:
-        if not user_role.get("login") or any(user_role.get(right) for right in _USER_EXTRA_RIGHTS):
-            steps.append("user_attributes")
-        if "user_password" in wrong:
-            steps.append("user_password")
-    if migrate or state.get("database_owner") != user:
-        steps.append("database_owner")
-    if migrate or (state.get("superuser_objects") or 0) > 0:
-        steps.append("objects_owner")
-    if transient in roles:
-        steps.append("drop_transient_role")
-    return steps
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.postgresql_roles import (  # noqa: E402
+    role_changes as postgresql_role_changes,
+)
 
 
 class FilterModule:

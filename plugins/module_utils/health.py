@@ -34,6 +34,7 @@ from ansible_collections.data2ai.grafana_stack.plugins.module_utils.docker_engin
     DEFAULT_SOCKET,
     DockerEngineError,
     container_address,
+    container_logs,
     inspect_container,
 )
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.http_transport import (
@@ -576,3 +577,19 @@ def _poll_all(
         # list() re-raises any unexpected exception from a worker here.
         list(pool.map(poll, checks))
     return WaitReport(services=results, elapsed=round(clock() - start, 3), timeout=timeout)
+
+
+def with_container_logs(checks: Sequence[HealthCheck], report: WaitReport, lines: int) -> list[str]:
+    """Each unhealthy service's line, followed by its container's last log lines when it names one."""
+    by_name = {check.name: check for check in checks}
+    message = []
+    for name, line in zip(report.unhealthy, report.failure_lines()):
+        message.append(line)
+        check = by_name[name]
+        if check.container and lines > 0:
+            try:
+                logs = container_logs(check.container, lines, check.docker_socket)
+            except DockerEngineError as exc:
+                logs = [f"(logs unavailable: {exc})"]
+            message.extend(f"  {check.container} | {redact(log, check.secrets)}" for log in logs)
+    return message

@@ -388,17 +388,13 @@ msg:
 
 # Ansible modules keep their imports after the documentation strings.
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils.docker_engine import (  # noqa: E402
-    DockerEngineError,
-    container_logs,
-)
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.health import (  # noqa: E402
     HealthCheck,
     HealthConfigError,
     build_checks,
-    redact,
     validate_timing,
     wait_for_services,
+    with_container_logs,
 )
 
 CHECK_OPTIONS = {
@@ -441,22 +437,6 @@ def hide_secrets(module: AnsibleModule, checks: list[HealthCheck]) -> None:
     """Mask credentials from headers and URLs too, not only the no_log option."""
     for check in checks:
         module.no_log_values.update(check.secrets)
-
-
-def with_container_logs(checks: list[HealthCheck], report, lines: int) -> list[str]:
-    """Each unhealthy service's line, followed by its container's last log lines when it names one."""
-    by_name = {check.name: check for check in checks}
-    message = []
-    for name, line in zip(report.unhealthy, report.failure_lines()):
-        message.append(line)
-        check = by_name[name]
-        if check.container and lines > 0:
-            try:
-                logs = container_logs(check.container, lines, check.docker_socket)
-            except DockerEngineError as exc:
-                logs = [f"(logs unavailable: {exc})"]
-            message.extend(f"  {check.container} | {redact(log, check.secrets)}" for log in logs)
-    return message
 
 
 def main() -> None:

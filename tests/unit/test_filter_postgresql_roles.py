@@ -1,21 +1,18 @@
-"""What the postgresql role changes in the roles of a PostgreSQL volume (roles/postgresql/tasks/roles.yml, "Work out
-what to change"), from the state roles_state.sql reads and the results of the password checks.
+"""What the postgresql role changes in the roles of a PostgreSQL volume (the postgresql_roles module decides with the
+filter's code, plugins/module_utils/postgresql_roles.py), from the state roles_state.sql reads and the results of the
+password checks.
 
-The role tests render the task's expression with ansible-core's Templar over the role's defaults and vars; they were
-written against the Jinja program it held before plugins/filter/postgresql_roles.py replaced it.
+CASES were written against the Jinja program the role's tasks held before the filter replaced it;
+tests/unit/test_postgresql_roles.py runs them through the module's whole flow.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-import yaml
 from ansible_collections.data2ai.grafana_stack.plugins.filter.postgresql_roles import postgresql_role_changes
-from role_rendering import ROLES_DIR, template_with_templar
 
-POSTGRESQL = ROLES_DIR / "postgresql"
 TMP = "data2ai_grafana_stack_migration"
 SUPER = {"bootstrap": False, "superuser": True, "login": True, "createdb": True, "createrole": True,
          "replication": True, "bypassrls": True}
@@ -55,27 +52,6 @@ CASES: dict[str, tuple[dict[str, Any], tuple[bool, bool], list[str]]] = {
     "a transient role left by an interrupted run": (
         _state(roles={**IN_PLACE["roles"], TMP: PLAIN}), (True, True), ["drop_transient_role"]),
 }
-
-
-def _change_task() -> dict[str, Any]:
-    tasks = yaml.safe_load((POSTGRESQL / "tasks" / "roles.yml").read_text(encoding="utf-8"))
-    return next(task for task in tasks if task["name"] == "Work out what to change")
-
-
-def _checks(admin_ok: bool, user_ok: bool) -> dict[str, Any]:
-    return {"results": [
-        {"rc": 0 if admin_ok else 2, "item": {"key": "admin_password", "user": "postgres", "password": "a"}},
-        {"rc": 0 if user_ok else 2, "item": {"key": "user_password", "user": "grafana", "password": "b"}}]}
-
-
-def test_the_role_changes_what_differs_from_the_layout() -> None:
-    task = _change_task()
-    cases = [{"postgresql_roles_read": {"stdout": json.dumps(state)}, "postgresql_password_checks": _checks(*ok)}
-             for state, ok, _changes in CASES.values()]
-    rendered = template_with_templar(task["ansible.builtin.set_fact"]["postgresql_roles_todo"], cases,
-                                     {**task["vars"], "inventory_hostname": "h"},
-                                     [POSTGRESQL / "defaults" / "main.yml", POSTGRESQL / "vars" / "main.yml"])
-    assert dict(zip(CASES, rendered)) == {case: expected[2] for case, expected in CASES.items()}
 
 
 @pytest.mark.parametrize("case", CASES)
