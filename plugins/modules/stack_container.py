@@ -94,7 +94,7 @@ options:
         type: str
         required: true
       dest:
-        description: The file's path relative to O(config_dir): in it, or in one of O(directories).
+        description: The file's path relative to O(config_dir), in it or in one of O(directories).
         type: str
         required: true
       mode:

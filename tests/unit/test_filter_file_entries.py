@@ -8,9 +8,9 @@ from ansible_collections.data2ai.grafana_stack.plugins.filter.file_entries impor
 
 
 def test_sources_pair_with_destinations_in_order_with_the_common_options() -> None:
-    assert file_entries(["rules/a.yml", "/home/me/b.rules"], ["rules/a.yml", "rules/b.yml"], validate="check %s") == [
+    assert file_entries(["rules/a.yml", "/srv/rules/b.rules"], ["rules/a.yml", "rules/b.yml"], validate="check %s") == [
         {"src": "rules/a.yml", "dest": "rules/a.yml", "validate": "check %s"},
-        {"src": "/home/me/b.rules", "dest": "rules/b.yml", "validate": "check %s"}]
+        {"src": "/srv/rules/b.rules", "dest": "rules/b.yml", "validate": "check %s"}]
 
 
 def test_a_source_without_its_destination_is_refused() -> None:
