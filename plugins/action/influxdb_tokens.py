@@ -69,6 +69,8 @@ class ActionModule(ActionBase):
         if result.get('failed'):
             if result.get('admin_token_refused'):
                 result['msg'] = self._refused_message(task_vars, directory)
+                # The module's error summary holds its own message, which Ansible would show first.
+                result.pop('exception', None)
             return result
         if not settle:
             return result

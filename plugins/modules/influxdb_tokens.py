@@ -218,7 +218,7 @@ ARGUMENT_SPEC = {
     'admin_user': {'type': 'str', 'default': 'admin'},
     'org': {'type': 'str'},
     'bucket': {'type': 'str'},
-    'read_token_description': {'type': 'str'},
+    'read_token_description': {'type': 'str', 'no_log': False},
     'credentials_dir': {'type': 'path'},
     'read_token': {'type': 'str', 'no_log': True},
     'admin_token_rotated': {'type': 'bool', 'default': False},

@@ -315,9 +315,11 @@ def test_the_action_in_check_mode_writes_no_file_and_sets_no_token_fact(tmp_path
 
 
 def test_the_action_names_the_host_and_the_kept_admin_token_when_influxdb_refuses_it(tmp_path: Path) -> None:
-    result, _execute = run_action(action_args(tmp_path), {"failed": True, "admin_token_refused": True,
-                                                         "msg": "InfluxDB at ... refuses the admin token."})
+    refused = {"failed": True, "admin_token_refused": True, "msg": "InfluxDB at ... refuses the admin token.",
+               "exception": "the module's error summary, with the module's message"}
+    result, _execute = run_action(action_args(tmp_path), refused)
     assert result["failed"] and "ansible_facts" not in result and "_ansible_no_log" not in result
+    assert "exception" not in result  # else Ansible would head the error with the module's message
     assert result["msg"].startswith(f"InfluxDB on lab1 refuses the admin token (influxdb_admin_token, or the one "
                                     f"kept in {tmp_path}/influxdb_admin_token)")
     assert ADMIN not in result["msg"]
