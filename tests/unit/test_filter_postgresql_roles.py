@@ -3,7 +3,7 @@ filter's code, plugins/module_utils/postgresql_roles.py), from the state roles_s
 password checks.
 
 CASES were written against the Jinja program the role's tasks held before the filter replaced it;
-tests/unit/test_postgresql_roles.py runs them through the module's whole flow.
+tests/unit/test_module_postgresql_roles.py runs them through the module's whole flow.
 """
 
 from __future__ import annotations
