@@ -24,6 +24,18 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.template import trust_as_template
 
+FILE_LIST = {
+    'type': 'list',
+    'elements': 'dict',
+    'default': [],
+    'options': {
+        'src': {'type': 'str', 'required': True},
+        'dest': {'type': 'str', 'required': True},
+        'mode': {'type': 'raw', 'default': '0644'},
+        'validate': {'type': 'str'},
+    },
+}
+
 ARGUMENT_SPEC = {
     'name': {'type': 'str', 'required': True},
     'image': {'type': 'str', 'required': True},
@@ -32,28 +44,9 @@ ARGUMENT_SPEC = {
     'aliases': {'type': 'list', 'elements': 'str', 'default': []},
     'config_dir': {'type': 'path'},
     'config_dir_mode': {'type': 'raw', 'default': '0755'},
-    'templates': {
-        'type': 'list',
-        'elements': 'dict',
-        'default': [],
-        'options': {
-            'src': {'type': 'str', 'required': True},
-            'dest': {'type': 'str', 'required': True},
-            'mode': {'type': 'raw', 'default': '0644'},
-            'validate': {'type': 'str'},
-        },
-    },
-    'files': {
-        'type': 'list',
-        'elements': 'dict',
-        'default': [],
-        'options': {
-            'src': {'type': 'str', 'required': True},
-            'dest': {'type': 'str', 'required': True},
-            'mode': {'type': 'raw', 'default': '0644'},
-            'validate': {'type': 'str'},
-        },
-    },
+    # templates are rendered, files copied as they are; both land in config_dir with the same options
+    'templates': FILE_LIST,
+    'files': FILE_LIST,
     'directories': {
         'type': 'list',
         'elements': 'dict',
