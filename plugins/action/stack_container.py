@@ -6,13 +6,16 @@
 Every component role of the stack needs the same steps around its own data: its configuration directory, its
 templates and files (each checked by the role's ``validate`` command before it replaces the live file), its volumes,
 and its container on the stack network. This plugin renders the templates and reads the files on the controller, as
-``ansible.builtin.template`` and ``ansible.builtin.copy`` would, and hands them all to one run of the module
-``stack_files`` on the host; then it runs ``community.docker.docker_volume`` and
-``community.docker.docker_container``. Documented in plugins/modules/stack_container.py.
+``ansible.builtin.template`` and ``ansible.builtin.copy`` would, and hands them, the volumes and what the
+container must be to one run of the module ``stack_component`` on the host. Only when the container is not current
+(missing, stopped, made from other options or from another image) does it run ``community.docker.docker_container``.
+Documented in plugins/modules/stack_container.py.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 
 # The variables ansible.builtin.template adds (template_path, ansible_managed ...): the same function as its action
@@ -64,6 +67,15 @@ ARGUMENT_SPEC = {
 
 # What the plugin sets on the container itself; the role's container options may not set them.
 OWN_CONTAINER_OPTIONS = ('name', 'image', 'labels', 'networks', 'networks_cli_compatible')
+
+# The label holding the hash of the options a container was made from.
+SPEC_LABEL = 'data2ai.grafana_stack.container_spec'
+
+
+def spec_hash(container_args):
+    """A short stable hash of docker_container's options (key order does not matter, list order does)."""
+    text = json.dumps(container_args, sort_keys=True, separators=(',', ':'), default=str)
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]
 
 
 class ActionModule(ActionBase):
@@ -118,6 +130,25 @@ class ActionModule(ActionBase):
                 result['changed'] = True
             return step_result
 
+        # In check mode before docker_host made the network, docker_container would fail on the missing network:
+        # nothing runs yet, so there is no container to compare.
+        network_pending = boolean(task_vars.get('docker_host_network_pending', False), strict=False)
+        container_args = dict(args['container'])
+        container_args.setdefault('state', 'started')
+        container_args.update(name=args['name'], image=args['image'], labels=dict(args['labels']))
+        if args['network']:
+            container_args.update(networks=[{'name': args['network'], 'aliases': args['aliases']}],
+                                  networks_cli_compatible=True)
+        # The container carries a hash of every option it was made from, as compose does: a container that runs,
+        # carries the hash of today's options and runs the image its name resolves to now needs no
+        # docker_container run at all.
+        spec = spec_hash(container_args)
+        container_args['labels'][SPEC_LABEL] = spec
+
+        component_args = {'volumes': args['volumes'], 'volume_labels': args['labels']}
+        if not network_pending and container_args['state'] == 'started':
+            component_args['container'] = {'name': args['name'], 'image': args['image'], 'network': args['network'],
+                                           'labels': {SPEC_LABEL: spec}}
         if args['config_dir']:
             # Files first, then templates: a template's check may read the files (prometheus.yml's, its rules).
             wanted = [dict(self._read_file(entry['src']), dest=entry['dest'], mode=entry['mode'],
@@ -130,34 +161,22 @@ class ActionModule(ActionBase):
                 entry['mode'] = str(entry['mode'])
                 if not entry['validate']:
                     del entry['validate']
-            files = step('configuration files', self._execute_module(
-                module_name='data2ai.grafana_stack.stack_files', task_vars=task_vars,
-                module_args={'path': args['config_dir'], 'mode': str(args['config_dir_mode']),
-                             'directories': [dict(entry, mode=str(entry['mode'])) for entry in args['directories']],
-                             'files': wanted}))
-            changed = files.get('files_changed') or []
-            result['files_changed'] = [os.path.join(args['config_dir'], dest) for dest in changed]
-            result['templates_changed'] = [os.path.join(args['config_dir'], entry['dest'])
-                                           for entry in args['templates']
-                                           if os.path.normpath(entry['dest']) in changed]
+            component_args.update(path=args['config_dir'], mode=str(args['config_dir_mode']), files=wanted,
+                                  directories=[dict(entry, mode=str(entry['mode'])) for entry in args['directories']])
+        host = step('host side', self._execute_module(
+            module_name='data2ai.grafana_stack.stack_component', task_vars=task_vars, module_args=component_args))
+        changed = host.get('files_changed') or []
+        result['files_changed'] = [os.path.join(args['config_dir'], dest) for dest in changed]
+        result['templates_changed'] = [os.path.join(args['config_dir'], entry['dest'])
+                                       for entry in args['templates']
+                                       if os.path.normpath(entry['dest']) in changed]
+        result['volumes_changed'] = list(host.get('volumes_changed') or [])
 
-        for volume in args['volumes']:
-            if step(f'volume {volume}', self._execute_module(
-                    module_name='community.docker.docker_volume', task_vars=task_vars,
-                    module_args={'name': volume, 'labels': args['labels']})).get('changed'):
-                result['volumes_changed'].append(volume)
-
-        # In check mode before docker_host made the network, docker_container would fail on the missing network:
-        # nothing runs yet, so there is no container to compare.
-        if boolean(task_vars.get('docker_host_network_pending', False), strict=False):
+        if network_pending:
             result['container_skipped'] = True
+        elif host.get('container_current'):
+            result['container'] = host.get('container')
         else:
-            container_args = dict(args['container'])
-            container_args.setdefault('state', 'started')
-            container_args.update(name=args['name'], image=args['image'], labels=args['labels'])
-            if args['network']:
-                container_args.update(networks=[{'name': args['network'], 'aliases': args['aliases']}],
-                                      networks_cli_compatible=True)
             container = step('container', self._execute_module(
                 module_name='community.docker.docker_container', module_args=container_args, task_vars=task_vars))
             result['container_changed'] = bool(container.get('changed'))

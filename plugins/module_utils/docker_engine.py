@@ -1,10 +1,12 @@
 # Copyright: (c) 2025, data2ai contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""A very small read-only client of the Docker Engine API over its unix socket.
+"""A very small client of the Docker Engine API over its unix socket.
 
 ``service_health`` uses it to find a container's address on the stack network, to read the
 state of Docker's own healthcheck, and to add a container's last log lines to a failure.
+``stack_component`` uses it to read a component's container, image and volumes, and to create a missing volume
+(the one request that changes anything).
 Only the standard library is used, so the module needs nothing installed on the target; the requests go
 through the collection's HTTP layer (``http_transport``), which speaks HTTP over a Unix socket too.
 """
@@ -25,9 +27,16 @@ class DockerEngineError(Exception):
 
 
 def _get(path: str, socket_path: str, timeout: float) -> tuple[int, bytes]:
+    return _request("GET", path, socket_path, timeout)
+
+
+def _request(method: str, path: str, socket_path: str, timeout: float, document: Any = None) -> tuple[int, bytes]:
     transport = HttpTransport(timeout=timeout, unix_socket=socket_path, use_proxy=False)
+    headers, body = None, None
+    if document is not None:
+        headers, body = {"Content-Type": "application/json"}, json.dumps(document).encode()
     try:
-        response = transport.send("GET", f"http://localhost{path}")
+        response = transport.send(method, f"http://localhost{path}", headers=headers, body=body)
     except NoAnswer as exc:
         raise DockerEngineError(f"Docker engine at {socket_path} not reachable: {exc}") from exc
     finally:
@@ -37,12 +46,46 @@ def _get(path: str, socket_path: str, timeout: float) -> tuple[int, bytes]:
 
 def inspect_container(name: str, socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> dict[str, Any] | None:
     """The container's inspect document, or None when no such container exists."""
-    status, body = _get(f"/containers/{quote(name, safe='')}/json", socket_path, timeout)
+    return _inspect("container", name, socket_path, timeout)
+
+
+def _inspect(kind: str, name: str, socket_path: str, timeout: float) -> dict[str, Any] | None:
+    """``GET /<kind>s/<name>/json`` (volumes: ``/volumes/<name>``): the document, or None on 404."""
+    path = f"/volumes/{quote(name, safe='')}" if kind == "volume" else f"/{kind}s/{quote(name, safe='')}/json"
+    status, body = _get(path, socket_path, timeout)
     if status == 404:
         return None
     if status != 200:
-        raise DockerEngineError(f"inspecting container {name}: HTTP {status}")
+        raise DockerEngineError(f"inspecting {kind} {name}: HTTP {status}: {_message(body)}")
     return json.loads(body)
+
+
+def inspect_image(name: str, socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> dict[str, Any] | None:
+    """The local image's inspect document (by name:tag or ID), or None when the engine has no such image."""
+    return _inspect("image", name, socket_path, timeout)
+
+
+def inspect_volume(name: str, socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> dict[str, Any] | None:
+    """The volume's inspect document, or None when no such volume exists."""
+    return _inspect("volume", name, socket_path, timeout)
+
+
+def create_volume(name: str, labels: dict[str, str], socket_path: str = DEFAULT_SOCKET,
+                  timeout: float = 30.0) -> dict[str, Any]:
+    """Creates a local volume with ``labels`` (``POST /volumes/create``); returns its document."""
+    status, body = _request("POST", "/volumes/create", socket_path, timeout,
+                            {"Name": name, "Driver": "local", "Labels": labels})
+    if status != 201:
+        raise DockerEngineError(f"creating volume {name}: HTTP {status}: {_message(body)}")
+    return json.loads(body)
+
+
+def _message(body: bytes) -> str:
+    """The engine's error message (``{"message": ...}``), or the body as text."""
+    try:
+        return str(json.loads(body).get("message", "")).strip() or body.decode(errors="replace").strip()
+    except (ValueError, AttributeError):
+        return body.decode(errors="replace").strip()
 
 
 def container_address(document: dict[str, Any], network: str | None = None) -> str | None:

@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Permission modes and atomic writes, as the collection's file-writing plugins use them (controller_files,
-stack_secret_files, stack_files)."""
+stack_secret_files, stack_component)."""
 
 from __future__ import annotations
 

@@ -12,18 +12,26 @@ DOCUMENTATION = r"""
 module: stack_container
 short_description: One component of the stack as a container, its configuration and volumes, in one task
 description:
-  - Internal to the collection's component roles, which call it with their own data. Each step is the module a
-    separate task would run, in this order, so check mode, diff mode and validation work as they do there.
+  - Internal to the collection's component roles, which call it with their own data. Check mode, diff mode and
+    validation work as they do with separate M(ansible.builtin.template), M(community.docker.docker_volume) and
+    M(community.docker.docker_container) tasks.
   - Renders each of O(templates) on the controller as M(ansible.builtin.template) would (from the calling role's
     templates directory, with the task's variables), and reads each of O(files) (from the calling role's files
     directory, or a path on the controller) as M(ansible.builtin.copy) would.
-  - Hands them all to one run of M(data2ai.grafana_stack.stack_files) on the host, which creates O(config_dir) and
-    O(directories), empties the exclusive ones of what is not wanted, and writes the files (O(files) first, then
+  - Hands them all to one run of M(data2ai.grafana_stack.stack_component) on the host, which creates O(config_dir)
+    and O(directories), empties the exclusive ones of what is not wanted, and writes the files (O(files) first, then
     O(templates)) that differ. A file with a C(validate) command is checked by it before it replaces the live file;
-    a failed check fails the task before the container is touched.
-  - Creates each of O(volumes) with O(labels) (M(community.docker.docker_volume)).
-  - Runs the container (M(community.docker.docker_container), O(container) plus O(name), O(image), O(labels), and
-    O(network) with O(aliases) and C(networks_cli_compatible=true)); C(state) defaults to C(started).
+    a failed check fails the task before the container is touched. The same run creates each missing volume of
+    O(volumes) with O(labels), and reads the container.
+  - The container's options are M(community.docker.docker_container)'s, O(container) plus O(name), O(image),
+    O(labels), and O(network) with O(aliases) and C(networks_cli_compatible=true); C(state) defaults to
+    C(started). The container also gets the label C(data2ai.grafana_stack.container_spec), a hash of all these
+    options, as C(docker compose) labels its containers with a hash of their service.
+  - A container that runs, carries the hash of today's options, runs the image that O(image) names on the host now,
+    and is on O(network) is current, and M(community.docker.docker_container) is not run at all. Otherwise it is run
+    with the options above, and creates, recreates or starts the container as it would in a task of its own. A
+    container that an older release made has no hash label, so the first run of this release recreates it once
+    (its volumes and data stay).
   - Leaves the container alone, and says so in RV(container_skipped), while the fact
     C(docker_host_network_pending) is true (check mode, before the docker_host role created the stack network).
   - With O(enabled=false) (a component the inventory turned off), removes the container only and does nothing else;
@@ -147,8 +155,11 @@ attributes:
     description: Returns the diffs of the steps that have one (the directories, the files, the container).
 notes:
   - Runs on the target through the modules named above; community.docker must be installed.
+  - A change that docker_container would see but the hash cannot - for example C(docker update --restart) run by
+    hand on the container - is not noticed while the container stays current. Remove the container, and the next
+    run makes it again.
 seealso:
-  - module: data2ai.grafana_stack.stack_files
+  - module: data2ai.grafana_stack.stack_component
   - module: community.docker.docker_container
   - module: ansible.builtin.template
 """
@@ -184,7 +195,7 @@ files_changed:
   type: list
   elements: str
 volumes_changed:
-  description: The O(volumes) that were created.
+  description: The O(volumes) that were created (in check mode, that would be created).
   returned: always
   type: list
   elements: str
@@ -197,7 +208,8 @@ container_skipped:
   returned: always
   type: bool
 container:
-  description: The container as M(community.docker.docker_container) returns it.
+  description: The container's inspect document, as M(community.docker.docker_container) returns it (or as the
+    host side read it, when the container was current).
   returned: unless RV(container_skipped), or O(enabled=false)
   type: dict
 """

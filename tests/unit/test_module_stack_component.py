@@ -1,5 +1,6 @@
-"""The stack_files module (plugins/modules/stack_files.py): a component's configuration directory and files in one
-run, each file checked before it replaces the live one, exclusive directories emptied of what is not wanted."""
+"""The stack_component module (plugins/modules/stack_component.py): a component's configuration directory and files in
+one run, each file checked before it replaces the live one, exclusive directories emptied of what is not wanted; its
+volumes created when missing; and whether its container is current, read from a fake Docker engine."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ansible_collections.data2ai.grafana_stack.plugins.modules.stack_files import Files, FilesError
+from ansible_collections.data2ai.grafana_stack.plugins.modules.stack_component import (
+    ARGUMENT_SPEC,
+    Files,
+    FilesError,
+    container_differs,
+    run,
+)
 
 
 def params(path: Path, **overrides: Any) -> dict[str, Any]:
@@ -120,3 +127,98 @@ def test_a_check_without_its_placeholder_is_refused(tmp_path: Path) -> None:
     files = [{"dest": "main.yml", "content": "x\n", "mode": "0644", "validate": "check"}]
     with pytest.raises(FilesError, match="must contain %s"):
         reconcile(tmp_path / "x", files=files, directories=[])
+
+
+# -- volumes and the container, against a fake engine ----------------------------------------------------------------
+
+SPEC = {"data2ai.grafana_stack.container_spec": "abc"}
+
+
+class Engine:
+    """A Docker engine in memory, with docker_engine's functions: one image, its container, some volumes."""
+
+    def __init__(self, volumes: tuple[str, ...] = (), **container: Any) -> None:
+        self.volumes: dict[str, dict[str, str]] = {name: {} for name in volumes}
+        self.images = {"loki:3": {"Id": "sha256:new"}}
+        self.container: dict[str, Any] | None = {
+            "Name": "/gst-loki", "Image": "sha256:new", "State": {"Running": True},
+            "Config": {"Labels": {**SPEC, "test": "1"}}, "NetworkSettings": {"Networks": {"monitoring": {}}}}
+        for key, value in container.items():
+            self.container[key] = value
+
+    def inspect_volume(self, name: str) -> dict[str, Any] | None:
+        return {"Name": name, "Labels": self.volumes[name]} if name in self.volumes else None
+
+    def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, Any]:
+        assert name not in self.volumes
+        self.volumes[name] = labels
+        return {"Name": name}
+
+    def inspect_container(self, name: str) -> dict[str, Any] | None:
+        return self.container if self.container and self.container["Name"] == f"/{name}" else None
+
+    def inspect_image(self, name: str) -> dict[str, Any] | None:
+        return self.images.get(name)
+
+
+WANT = {"name": "gst-loki", "image": "loki:3", "labels": SPEC, "network": "monitoring"}
+
+
+def host_params(**overrides: Any) -> dict[str, Any]:
+    base = {key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()}
+    base.update(volumes=["gst-loki_data"], volume_labels={"test": "1"}, container=WANT)
+    base.update(overrides)
+    return base
+
+
+def test_a_missing_volume_is_created_with_the_labels_and_check_mode_only_reports_it() -> None:
+    engine = Engine()
+    result, diffs = run(host_params(), True, Checker(), engine)
+    assert result["changed"] and result["volumes_changed"] == ["gst-loki_data"] and engine.volumes == {}
+    assert diffs == [{"before_header": "volume gst-loki_data", "after_header": "volume gst-loki_data",
+                      "before": "absent\n", "after": "present\n"}]
+    result = run(host_params(), False, Checker(), engine)[0]
+    assert result["changed"] and engine.volumes == {"gst-loki_data": {"test": "1"}}
+    result, diffs = run(host_params(), False, Checker(), engine)
+    assert not result["changed"] and result["volumes_changed"] == [] and diffs == []
+
+
+def test_a_running_container_with_the_hash_and_the_image_is_current() -> None:
+    engine = Engine(volumes=("gst-loki_data",))
+    result = run(host_params(), False, Checker(), engine)[0]
+    assert result["container_current"] is True and result["container"]["Name"] == "/gst-loki"
+    assert not result["changed"] and "container_differs" not in result
+
+
+@pytest.mark.parametrize(("engine", "why"), [
+    (Engine(State={"Running": False}), "it is not running"),
+    (Engine(Config={"Labels": {"data2ai.grafana_stack.container_spec": "old"}}),
+     "its label data2ai.grafana_stack.container_spec differs"),
+    (Engine(Config={"Labels": None}), "its label data2ai.grafana_stack.container_spec differs"),
+    (Engine(Image="sha256:old"), "it does not run the image loki:3 names now"),
+    (Engine(NetworkSettings={"Networks": {"bridge": {}}}), "it is not on network monitoring"),
+], ids=["stopped", "other options", "no labels", "image re-tagged", "off the network"])
+def test_a_container_that_differs_in_any_way_is_not_current(engine: Engine, why: str) -> None:
+    assert container_differs(WANT, engine)[0] == why
+    result = run(host_params(), False, Checker(), engine)[0]
+    assert result["container_current"] is False and result["container_differs"] == why
+    assert "container" not in result
+
+
+def test_a_missing_container_or_image_is_not_current() -> None:
+    engine = Engine()
+    engine.container = None
+    assert container_differs(WANT, engine) == ("it does not exist", None)
+    assert container_differs({**WANT, "image": "loki:4"}, Engine())[0] == "image loki:4 is not on the host"
+
+
+def test_without_a_container_nothing_is_read_and_files_need_a_path(tmp_path: Path) -> None:
+    engine = Engine(volumes=("gst-loki_data",))
+    engine.container = None
+    result = run(host_params(container=None), False, Checker(), engine)[0]
+    assert result["container_current"] is False and "container_differs" not in result
+    with pytest.raises(FilesError, match="need path"):
+        run(host_params(files=[{"dest": "a", "content": "", "mode": "0644", "validate": None}]), False, Checker(),
+            engine)
+    result = run(host_params(**params(tmp_path / "loki")), False, Checker(), engine)[0]
+    assert result["files_changed"] == ["rules/a.yml", "main.yml"] and result["container_current"] is False

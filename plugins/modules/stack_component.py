@@ -7,12 +7,13 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: stack_files
-short_description: A component's configuration directory and files, each checked before it goes live, in one run
+module: stack_component
+short_description: The host side of one stack component in one run - files, volumes, and its container's state
 description:
   - Internal to M(data2ai.grafana_stack.stack_container), whose action plugin renders a component's templates and
-    reads its files on the controller and hands them all to this module at once, instead of one
-    M(ansible.builtin.file), M(ansible.builtin.template) or M(ansible.builtin.copy) run per file.
+    reads its files on the controller and hands them, the component's volumes and what its container must be, to
+    this module at once, instead of one M(ansible.builtin.file), M(ansible.builtin.template),
+    M(community.docker.docker_volume) or M(community.docker.docker_container) run each.
   - Creates O(path) with O(mode), and each of O(directories) in it, or sets their mode.
   - Empties each directory marked O(directories[].exclusive) of whatever O(files) does not name in it, before any
     file is written, so that a check of a later file sees only the files that stay.
@@ -20,15 +21,21 @@ description:
     file beside the live one; O(files[].validate) checks that file (C(%s) is its path) and only a passing check
     renames it over the live file. A failed check fails the module with C(failed to validate) and the checker's
     output, and leaves the live file as it was.
-  - Check mode changes nothing and runs no check; diff mode shows each changed file's old and new content.
+  - Creates each of O(volumes) that does not exist, with O(volume_labels). An existing volume is left as it is.
+  - Reads the container named in O(container) and tells whether it is current (RV(container_current)) - it exists,
+    runs, carries every label of O(container.labels), runs the image O(container.image) names on the host now, and
+    is on O(container.network). It changes nothing about the container;
+    M(data2ai.grafana_stack.stack_container) runs M(community.docker.docker_container) only when it is not current.
+  - Talks to the Docker engine on its Unix socket, C(/var/run/docker.sock), with Python's standard library only.
+  - Check mode changes nothing and runs no check; diff mode shows each changed file's old and new content, and each
+    volume to create.
 author:
   - data2ai training team (@data2ai)
 version_added: 1.2.0
 options:
   path:
-    description: The component's configuration directory on the host.
+    description: The component's configuration directory on the host. Required with O(directories) or O(files).
     type: path
-    required: true
   mode:
     description: The mode of O(path), in octal.
     type: str
@@ -73,11 +80,39 @@ options:
         description: The command that checks the new content (C(%s) is the path of a temporary file holding it)
           before it replaces the live file. Run without a shell.
         type: str
+  volumes:
+    description: Named volumes (local driver) that must exist.
+    type: list
+    elements: str
+    default: []
+  volume_labels:
+    description: The labels a volume of O(volumes) is created with.
+    type: dict
+    default: {}
+  container:
+    description: The container to read. Not given, no container is read.
+    type: dict
+    suboptions:
+      name:
+        description: The container's name.
+        type: str
+        required: true
+      image:
+        description: The image it must run, as a name the engine resolves (C(name:tag)) or an image ID.
+        type: str
+        required: true
+      labels:
+        description: Labels it must carry, with these values.
+        type: dict
+        default: {}
+      network:
+        description: The network it must be on.
+        type: str
 """
 
 EXAMPLES = r"""
-- name: Prometheus's configuration with its rules directory (what stack_container's action plugin sends)
-  data2ai.grafana_stack.stack_files:
+- name: Prometheus's configuration, volume and container state (what stack_container's action plugin sends)
+  data2ai.grafana_stack.stack_component:
     path: /opt/grafana-stack/prometheus
     directories:
       - {name: rules, exclusive: true}
@@ -88,6 +123,12 @@ EXAMPLES = r"""
       - dest: prometheus.yml
         content: "{{ lookup('ansible.builtin.template', 'prometheus.yml.j2') }}"
         validate: promtool check config %s
+    volumes: [prometheus_data]
+    container:
+      name: prometheus
+      image: prom/prometheus:v3.8.0
+      labels: {data2ai.grafana_stack.container_spec: 3f1c0e9a}
+      network: monitoring
 """
 
 RETURN = r"""
@@ -106,6 +147,24 @@ files_removed:
   returned: always
   type: list
   elements: str
+volumes_changed:
+  description: The volumes of O(volumes) created (in check mode, to be created).
+  returned: always
+  type: list
+  elements: str
+container_current:
+  description: Whether the container of O(container) exists, runs, carries its labels, runs its image and is on
+    its network. False when O(container) is not given.
+  returned: always
+  type: bool
+container_differs:
+  description: Why the container is not current, in a few words (C(it does not exist), C(it is not running) ...).
+  returned: when O(container) is given and the container is not current
+  type: str
+container:
+  description: The container's inspect document, when it is current.
+  returned: when RV(container_current) is true
+  type: dict
 """
 
 import os  # noqa: E402
@@ -114,10 +173,10 @@ import stat  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.common.text.converters import to_bytes, to_text  # noqa: E402
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils import file_modes  # noqa: E402
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils import docker_engine, file_modes  # noqa: E402
 
 ARGUMENT_SPEC = {
-    'path': {'type': 'path', 'required': True},
+    'path': {'type': 'path'},
     'mode': {'type': 'str', 'default': '0755'},
     'directories': {'type': 'list', 'elements': 'dict', 'default': [], 'options': {
         'name': {'type': 'str', 'required': True},
@@ -129,6 +188,14 @@ ARGUMENT_SPEC = {
         'content': {'type': 'str', 'required': True},
         'mode': {'type': 'str', 'default': '0644'},
         'validate': {'type': 'str'},
+    }},
+    'volumes': {'type': 'list', 'elements': 'str', 'default': []},
+    'volume_labels': {'type': 'dict', 'default': {}},
+    'container': {'type': 'dict', 'options': {
+        'name': {'type': 'str', 'required': True},
+        'image': {'type': 'str', 'required': True},
+        'labels': {'type': 'dict', 'default': {}},
+        'network': {'type': 'str'},
     }},
 }
 
@@ -268,14 +335,74 @@ class Files:
         return check
 
 
+def ensure_volumes(names, labels, check, engine=docker_engine):
+    """Creates the volumes of ``names`` that do not exist; returns the created names and their diffs."""
+    created, diffs = [], []
+    for name in names:
+        if engine.inspect_volume(name) is not None:
+            continue
+        created.append(name)
+        diffs.append({'before_header': f'volume {name}', 'after_header': f'volume {name}', 'before': 'absent\n',
+                      'after': 'present\n'})
+        if not check:
+            engine.create_volume(name, {str(key): str(value) for key, value in labels.items()})
+    return created, diffs
+
+
+def container_differs(want, engine=docker_engine):
+    """Why the container ``want`` names is not as wanted, or None when it is; and its inspect document."""
+    document = engine.inspect_container(want['name'])
+    if document is None:
+        return 'it does not exist', None
+    state = document.get('State') or {}
+    if not state.get('Running'):
+        return 'it is not running', document
+    labels = (document.get('Config') or {}).get('Labels') or {}
+    for key, value in want['labels'].items():
+        if labels.get(key) != str(value):
+            return f'its label {key} differs', document
+    image = engine.inspect_image(want['image'])
+    if image is None:
+        return f"image {want['image']} is not on the host", document
+    if image.get('Id') != document.get('Image'):
+        return f"it does not run the image {want['image']} names now", document
+    networks = (document.get('NetworkSettings') or {}).get('Networks') or {}
+    if want['network'] and want['network'] not in networks:
+        return f"it is not on network {want['network']}", document
+    return None, document
+
+
+def run(params, check, run_command, engine=docker_engine):
+    """The whole run: files, volumes, container state. Returns the result and the diffs."""
+    if (params['directories'] or params['files']) and not params['path']:
+        raise FilesError('directories and files need path')
+    result, diffs = {'changed': False, 'directories_changed': [], 'files_changed': [], 'files_removed': []}, []
+    if params['path']:
+        result, diffs = Files(params, check, run_command).run()
+    result['volumes_changed'], volume_diffs = ensure_volumes(params['volumes'], params['volume_labels'], check, engine)
+    diffs.extend(volume_diffs)
+    result['changed'] = result['changed'] or bool(result['volumes_changed'])
+    result['container_current'] = False
+    if params['container']:
+        differs, document = container_differs(params['container'], engine)
+        if differs:
+            result['container_differs'] = differs
+        else:
+            result.update(container_current=True, container=document)
+    return result, diffs
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    where = module.params['path'] or (module.params['container'] or {}).get('name') or 'volumes'
     try:
-        result, diffs = Files(module.params, module.check_mode, module.run_command).run()
+        result, diffs = run(module.params, module.check_mode, module.run_command)
     except FilesError as error:
-        module.fail_json(msg=f'stack_files {module.params["path"]}: {error}')
+        module.fail_json(msg=f'stack_component {where}: {error}')
+    except docker_engine.DockerEngineError as error:
+        module.fail_json(msg=f'stack_component {where}: {error}')
     except OSError as error:
-        module.fail_json(msg=f'stack_files {module.params["path"]}: {error.strerror}: {error.filename}')
+        module.fail_json(msg=f'stack_component {where}: {error.strerror}: {error.filename}')
     if module._diff and diffs:
         result['diff'] = diffs
     module.exit_json(**result)
