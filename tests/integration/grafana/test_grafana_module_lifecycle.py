@@ -3,8 +3,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """check -> apply -> check -> apply, then an update, then the same for state=absent, for every module.
 
-Each step is its own ansible-playbook run against the Grafana TEST DOUBLE, and what a step did is
-verified through the API, not only through the module's ``changed``.
+Each phase (present, update, absent) is one ansible-playbook run against the Grafana TEST DOUBLE whose four tasks
+are its steps in order, the check steps as tasks with ``check_mode: true``: three runs a module, not one a step,
+because ansible-playbook's start-up costs several times what a task does. The object is observed through the API
+before and after each phase. That a check step made no change is proved by the apply step after it in the same
+run: it must still find the state from before the phase (its diff ``before`` is the check step's) and change it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from grafana_harness import Ansible, GrafanaDouble
+from grafana_harness import Ansible, GrafanaDouble, TaskResult
 
 Observe = Callable[[GrafanaDouble], Any]
 
@@ -235,13 +238,42 @@ CASES = [
 ]
 
 
-def expect_noop(ansible: Ansible, grafana: GrafanaDouble, case: Case, args: dict[str, Any], seen: Any) -> None:
-    """A second check and a second apply both report no change and leave the object alone."""
-    for check in (True, False):
-        result = ansible.run(case.module, check=check, **args)
-        assert not result.failed, result.output
-        assert not result.changed, f"{'check' if check else 'apply'} changed again: {result.diff}"
-        assert case.observe(grafana) == seen
+#: the steps of one phase, in order; the check steps run with ``check_mode: true``
+STEPS = ("check", "apply", "second check", "second apply")
+
+
+def run_phase(ansible: Ansible, case: Case, args: dict[str, Any]) -> tuple[TaskResult, TaskResult]:
+    """One phase as one ansible-playbook run (with --diff): check, apply, check, apply with the same options.
+
+    Every step must succeed, and the second check and second apply must report no change. Returns the results
+    of the first check and the first apply.
+    """
+    tasks = [dict(ansible.task(case.module, args), name=f"{case.module}: {step}", check_mode=step.endswith("check"))
+             for step in STEPS]
+    results = ansible.play(tasks)
+    assert len(results) == len(STEPS), f"{len(results)} task results for {len(STEPS)} steps:\n{results[0].output}"
+    for step, result in zip(STEPS, results):
+        assert not result.failed, f"{case.module}: the {step} failed: {result.msg}\n{result.output}"
+    check, apply, *again = results
+    for step, result in zip(STEPS[2:], again):
+        assert not result.changed, f"{case.module}: the {step} changed again: {result.diff}"
+    return check, apply
+
+
+def assert_check_changed_nothing(case: Case, phase: str, check: TaskResult, apply: TaskResult) -> None:
+    """The apply step right after a check step still found the state from before the phase, so the check step
+    changed nothing.
+
+    The check step's diff ``before`` is the state before the phase and differs from its ``after``. Had the check
+    step made its change, the apply step would have read the changed state: its ``before`` would differ from the
+    check step's (a create finds the object, an update finds the new values, a removal finds nothing), and it
+    would have had nothing left to change.
+    """
+    assert apply.changed, (f"{case.module}: the apply after the check step of {phase} reported no change: the check "
+                           f"step made it (apply diff: {apply.diff})")
+    assert apply.diff.get("before") == check.diff["before"], (
+        f"{case.module}: the check step of {phase} changed the object: the apply after it found "
+        f"{apply.diff.get('before')!r}, not the state from before the check step, {check.diff['before']!r}")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.module for c in CASES])
@@ -250,46 +282,29 @@ def test_module_check_apply_check_apply_then_absent_the_same_way(
     case.setup(grafana)
     assert case.observe(grafana) is None
 
-    # present: check mode predicts the change and makes none
-    result = ansible.run(case.module, check=True, **case.present)
-    assert not result.failed, result.output
-    assert result.changed
-    assert result.diff["after"] and result.diff["before"] != result.diff["after"]
-    assert case.singleton or result.diff["before"] == {}
-    assert case.observe(grafana) is None
-
-    result = ansible.run(case.module, **case.present)
-    assert not result.failed, result.output
-    assert result.changed
+    # present: check mode predicts the creation and makes none; the apply creates the object
+    check, apply = run_phase(ansible, case, case.present)
+    assert check.changed, f"{case.module}: check mode did not predict the creation"
+    assert check.diff["after"] and check.diff["before"] != check.diff["after"]
+    # before == {}: a check step that created the object would make the apply's before non-empty
+    assert case.singleton or check.diff["before"] == {}, check.diff
+    assert_check_changed_nothing(case, "present", check, apply)
     created = case.observe(grafana)
     assert created is not None
-    expect_noop(ansible, grafana, case, case.present, created)
 
-    # update: check mode reports it and leaves the stored object as it was
+    # update: check mode reports it and leaves the stored object as it was; the apply updates it
     updated_args = dict(case.present, **case.update)
-    result = ansible.run(case.module, check=True, **updated_args)
-    assert not result.failed, result.output
-    assert result.changed
-    assert result.diff["before"] != result.diff["after"]
-    assert case.observe(grafana) == created
-    result = ansible.run(case.module, **updated_args)
-    assert not result.failed, result.output
-    assert result.changed
+    check, apply = run_phase(ansible, case, updated_args)
+    assert check.changed, f"{case.module}: check mode did not predict the update"
+    assert check.diff["before"] != check.diff["after"]
+    assert_check_changed_nothing(case, "the update", check, apply)
     updated = case.observe(grafana)
     assert updated not in (None, created)
-    expect_noop(ansible, grafana, case, updated_args, updated)
 
-    # absent: check mode reports the removal and removes nothing
-    result = ansible.run(case.module, check=True, **case.absent)
-    assert not result.failed, result.output
-    assert result.changed
-    assert result.diff["after"] == {}
-    assert case.observe(grafana) == updated
-    result = ansible.run(case.module, **case.absent)
-    assert not result.failed, result.output
-    assert result.changed
+    # absent: check mode reports the removal and removes nothing; the apply removes the object
+    check, apply = run_phase(ansible, case, case.absent)
+    assert check.changed, f"{case.module}: check mode did not predict the removal"
+    assert check.diff["after"] == {}
+    assert check.diff["before"] != {}, check.diff
+    assert_check_changed_nothing(case, "absent", check, apply)
     assert case.observe(grafana) is None
-    for check in (True, False):
-        result = ansible.run(case.module, check=check, **case.absent)
-        assert not result.failed, result.output
-        assert not result.changed
