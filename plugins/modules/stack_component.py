@@ -335,23 +335,28 @@ class Files:
         return check
 
 
+# How long one request to the Docker engine may take: a busy engine (many containers starting, an image loading)
+# answers late, and community.docker's modules wait 60 s by default too.
+ENGINE_TIMEOUT = 60.0
+
+
 def ensure_volumes(names, labels, check, engine=docker_engine):
     """Creates the volumes of ``names`` that do not exist; returns the created names and their diffs."""
     created, diffs = [], []
     for name in names:
-        if engine.inspect_volume(name) is not None:
+        if engine.inspect_volume(name, timeout=ENGINE_TIMEOUT) is not None:
             continue
         created.append(name)
         diffs.append({'before_header': f'volume {name}', 'after_header': f'volume {name}', 'before': 'absent\n',
                       'after': 'present\n'})
         if not check:
-            engine.create_volume(name, {str(key): str(value) for key, value in labels.items()})
+            engine.create_volume(name, {str(key): str(value) for key, value in labels.items()}, timeout=ENGINE_TIMEOUT)
     return created, diffs
 
 
 def container_differs(want, engine=docker_engine):
     """Why the container ``want`` names is not as wanted, or None when it is; and its inspect document."""
-    document = engine.inspect_container(want['name'])
+    document = engine.inspect_container(want['name'], timeout=ENGINE_TIMEOUT)
     if document is None:
         return 'it does not exist', None
     state = document.get('State') or {}
@@ -361,7 +366,7 @@ def container_differs(want, engine=docker_engine):
     for key, value in want['labels'].items():
         if labels.get(key) != str(value):
             return f'its label {key} differs', document
-    image = engine.inspect_image(want['image'])
+    image = engine.inspect_image(want['image'], timeout=ENGINE_TIMEOUT)
     if image is None:
         return f"image {want['image']} is not on the host", document
     if image.get('Id') != document.get('Image'):

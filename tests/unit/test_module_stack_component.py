@@ -146,18 +146,22 @@ class Engine:
         for key, value in container.items():
             self.container[key] = value
 
-    def inspect_volume(self, name: str) -> dict[str, Any] | None:
+    def inspect_volume(self, name: str, timeout: float) -> dict[str, Any] | None:
+        assert timeout >= 60, "a busy engine answers late"
         return {"Name": name, "Labels": self.volumes[name]} if name in self.volumes else None
 
-    def create_volume(self, name: str, labels: dict[str, str]) -> dict[str, Any]:
+    def create_volume(self, name: str, labels: dict[str, str], timeout: float) -> dict[str, Any]:
+        assert timeout >= 60
         assert name not in self.volumes
         self.volumes[name] = labels
         return {"Name": name}
 
-    def inspect_container(self, name: str) -> dict[str, Any] | None:
+    def inspect_container(self, name: str, timeout: float) -> dict[str, Any] | None:
+        assert timeout >= 60
         return self.container if self.container and self.container["Name"] == f"/{name}" else None
 
-    def inspect_image(self, name: str) -> dict[str, Any] | None:
+    def inspect_image(self, name: str, timeout: float) -> dict[str, Any] | None:
+        assert timeout >= 60
         return self.images.get(name)
 
 
