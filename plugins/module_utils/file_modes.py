@@ -49,3 +49,11 @@ def write_atomically(path, data, mode, uid=-1, gid=-1, check=None):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def lstat_or_none(path):
+    """``os.lstat(path)``, or None when nothing is there."""
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None

@@ -257,10 +257,7 @@ class Files:
 
     def directory(self, name, mode):
         path = self.target(name)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            st = None
+        st = file_modes.lstat_or_none(path)
         if st is not None and not stat.S_ISDIR(st.st_mode):
             raise FilesError(f'{path} exists and is not a directory')
         if st is not None and stat.S_IMODE(st.st_mode) == mode:
@@ -297,10 +294,7 @@ class Files:
 
     def file(self, dest, data, mode, validate):
         path = self.target(dest)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            st = None
+        st = file_modes.lstat_or_none(path)
         if st is not None and not stat.S_ISREG(st.st_mode):
             raise FilesError(f'{path} exists and is not a regular file')
         current = None
@@ -402,9 +396,7 @@ def main():
     where = module.params['path'] or (module.params['container'] or {}).get('name') or 'volumes'
     try:
         result, diffs = run(module.params, module.check_mode, module.run_command)
-    except FilesError as error:
-        module.fail_json(msg=f'stack_component {where}: {error}')
-    except docker_engine.DockerEngineError as error:
+    except (FilesError, docker_engine.DockerEngineError) as error:
         module.fail_json(msg=f'stack_component {where}: {error}')
     except OSError as error:
         module.fail_json(msg=f'stack_component {where}: {error.strerror}: {error.filename}')

@@ -174,10 +174,7 @@ def reconcile(params, check):
     result = {'changed': False, 'directory_changed': False, 'files_changed': [], 'files_removed': []}
     before, after = [], []
 
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        st = None
+    st = file_modes.lstat_or_none(path)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise SecretFilesError(f'{path} exists and is not a directory')
     if st is None:
@@ -202,10 +199,7 @@ def reconcile(params, check):
     for name, data in wanted.items():
         target = os.path.join(path, name)
         current = None
-        try:
-            file_st = os.lstat(target) if st is not None else None
-        except FileNotFoundError:
-            file_st = None
+        file_st = file_modes.lstat_or_none(target) if st is not None else None
         if file_st is not None and not stat.S_ISREG(file_st.st_mode):
             raise SecretFilesError(f'{target} exists and is not a regular file')
         if file_st is not None:
