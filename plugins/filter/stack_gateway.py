@@ -36,20 +36,16 @@ _value:
   type: str
 """
 
-import ipaddress  # noqa: E402
-
 from ansible.errors import AnsibleFilterError  # noqa: E402
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils import stack_network  # noqa: E402
 
 
 def stack_gateway(subnet: str) -> str:
     """First host address of an IPv4 subnet ("172.20.0.0/16" -> "172.20.0.1")."""
     try:
-        network = ipaddress.IPv4Network(str(subnet), strict=False)
+        return stack_network.gateway(subnet)
     except ValueError as exc:
-        raise AnsibleFilterError(f"stack_gateway: {subnet!r} is not an IPv4 subnet in CIDR form: {exc}") from exc
-    if network.num_addresses < 4:
-        raise AnsibleFilterError(f"stack_gateway: {subnet!r} has no room for a gateway and containers")
-    return str(network.network_address + 1)
+        raise AnsibleFilterError(f"stack_gateway: {exc}") from exc
 
 
 class FilterModule:

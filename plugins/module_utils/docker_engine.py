@@ -5,8 +5,9 @@
 
 ``service_health`` uses it to find a container's address on the stack network, to read the
 state of Docker's own healthcheck, and to add a container's last log lines to a failure.
-``stack_component`` uses it to read a component's container, image and volumes, and to create a missing volume
-(the one request that changes anything).
+``stack_component`` uses it to read a component's container, image and volumes, and to create a missing volume.
+``stack_host`` uses it to ask whether the engine answers, to find the images the stack needs, and to read or create
+the stack's network. Creating a volume or a network are the only requests that change anything.
 Only the standard library is used, so the module needs nothing installed on the target; the requests go
 through the collection's HTTP layer (``http_transport``), which speaks HTTP over a Unix socket too.
 """
@@ -51,7 +52,10 @@ def inspect_container(name: str, socket_path: str = DEFAULT_SOCKET, timeout: flo
 
 def _inspect(kind: str, name: str, socket_path: str, timeout: float) -> dict[str, Any] | None:
     """``GET /<kind>s/<name>/json`` (volumes: ``/volumes/<name>``): the document, or None on 404."""
-    path = f"/volumes/{quote(name, safe='')}" if kind == "volume" else f"/{kind}s/{quote(name, safe='')}/json"
+    if kind in ("volume", "network"):
+        path = f"/{kind}s/{quote(name, safe='')}"
+    else:
+        path = f"/{kind}s/{quote(name, safe='')}/json"
     status, body = _get(path, socket_path, timeout)
     if status == 404:
         return None
@@ -78,6 +82,30 @@ def create_volume(name: str, labels: dict[str, str], socket_path: str = DEFAULT_
     if status != 201:
         raise DockerEngineError(f"creating volume {name}: HTTP {status}: {_message(body)}")
     return json.loads(body)
+
+
+def inspect_network(name: str, socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> dict[str, Any] | None:
+    """The network's inspect document, or None when no such network exists."""
+    return _inspect("network", name, socket_path, timeout)
+
+
+def create_network(name: str, subnet: str, gateway: str, labels: dict[str, str], socket_path: str = DEFAULT_SOCKET,
+                   timeout: float = 30.0) -> str:
+    """Creates a bridge network with one IPv4 subnet and its gateway (``POST /networks/create``); returns its ID."""
+    status, body = _request("POST", "/networks/create", socket_path, timeout, {
+        "Name": name, "Driver": "bridge", "CheckDuplicate": True, "Labels": labels,
+        "IPAM": {"Driver": "default", "Config": [{"Subnet": subnet, "Gateway": gateway}]}})
+    if status != 201:
+        raise DockerEngineError(f"creating network {name}: HTTP {status}: {_message(body)}")
+    return str(json.loads(body).get("Id", ""))
+
+
+def engine_version(socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> str:
+    """The engine's version (``GET /version``); DockerEngineError when it does not answer."""
+    status, body = _get("/version", socket_path, timeout)
+    if status != 200:
+        raise DockerEngineError(f"Docker engine at {socket_path} answered HTTP {status}: {_message(body)}")
+    return str(json.loads(body).get("Version", ""))
 
 
 def _message(body: bytes) -> str:
