@@ -477,6 +477,7 @@ def report(result: dict[str, Any]) -> str:
     cold, noop = result["site_cold"], result["site_noop"]
     p1 = cold["seconds"] / result["compose_cold"]
     p2 = noop["seconds"] / result["compose_noop"]
+    width = max([38] + [len(name) + 2 for run_ in (cold, noop) for name in run_["phases"]])
     lines = [
         f"{facts['date']}; {facts['cpus']} CPUs, {facts['memory_gib']} GiB; {facts['os']}, kernel {facts['kernel']}; "
         f"Docker {facts['docker']}, Compose {facts['compose']}; {facts['ansible']}; Python {facts['python']}; "
@@ -484,26 +485,26 @@ def report(result: dict[str, Any]) -> str:
         f"{len(result['containers'])} containers: {', '.join(result['containers'])}",
         "",
         f"{'':34}{'site.yml':>10}{'compose':>10}{'ratio':>9}",
-        f"{'cold (nothing on the host)':34}{cold['seconds']:>9.1f}s{result['compose_cold']:>9.2f}s{p1:>8.1f}x"
-        f"   P1 (goal <= 1.5)",
-        f"{'no-op rerun (changed=0)':34}{noop['seconds']:>9.1f}s{result['compose_noop']:>9.2f}s{p2:>8.1f}x"
-        f"   P2 (goal <= 5)",
+        f"{'cold (nothing on the host)':34}{cold['seconds']:>9.1f}s{result['compose_cold']:>9.2f}s{p1:>8.2f}x"
+        f"   P1 (goal <= 1.5): {'reached' if p1 <= 1.5 else 'not reached'}",
+        f"{'no-op rerun (changed=0)':34}{noop['seconds']:>9.1f}s{result['compose_noop']:>9.2f}s{p2:>8.2f}x"
+        f"   P2 (goal <= 5): {'reached' if p2 <= 5 else 'not reached'}",
         f"site.yml cold: {cold['stats'].get('ok', 0)} ok ({cold['stats'].get('changed', 0)} changed), "
         f"{cold['stats'].get('skipped', 0)} skipped, {cold['tasks']} tasks started; no-op: "
         f"{noop['stats'].get('ok', 0)} ok, {noop['stats'].get('changed', 0)} changed, "
         f"{noop['stats'].get('skipped', 0)} skipped, {noop['tasks']} tasks started",
         "",
         "site.yml by phase (a task's time runs from its start to the next task's start):",
-        f"{'phase':38}{'cold':>9}{'tasks':>7}{'no-op':>9}{'tasks':>7}{'no-op/task':>12}",
+        f"{'phase':{width}}{'cold':>9}{'tasks':>7}{'no-op':>9}{'tasks':>7}{'no-op/task':>12}",
     ]
     names = list(cold["phases"]) + [name for name in noop["phases"] if name not in cold["phases"]]
     for name in names:
         one = cold["phases"].get(name, {"seconds": 0.0, "tasks": 0})
         two = noop["phases"].get(name, {"seconds": 0.0, "tasks": 0})
         per_task = f"{two['seconds'] / two['tasks']:>11.2f}s" if two["tasks"] else f"{'':12}"
-        lines.append(f"{name:38}{one['seconds']:>8.1f}s{int(one['tasks']):>7}{two['seconds']:>8.1f}s"
+        lines.append(f"{name:{width}}{one['seconds']:>8.1f}s{int(one['tasks']):>7}{two['seconds']:>8.1f}s"
                      f"{int(two['tasks']):>7}{per_task}")
-    lines.append(f"{'total (wall)':38}{cold['seconds']:>8.1f}s{cold['tasks']:>7}{noop['seconds']:>8.1f}s"
+    lines.append(f"{'total (wall)':{width}}{cold['seconds']:>8.1f}s{cold['tasks']:>7}{noop['seconds']:>8.1f}s"
                  f"{noop['tasks']:>7}{noop['seconds'] / max(noop['tasks'], 1):>11.2f}s")
     content = "grafana: content provisioning"
     share = [run_["phases"].get(content, {"seconds": 0.0})["seconds"] for run_ in (cold, noop)]

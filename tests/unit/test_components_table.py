@@ -99,16 +99,25 @@ def test_the_layers_are_in_order_and_one_component_dumps_the_database() -> None:
     assert TABLE["log_collector_default"] in collectors and len(collectors) == 2
 
 
-def _site_imports() -> list[str]:
+def _site_imports() -> list[tuple[str, str]]:
+    """The roles site.yml imports, in order, each with the task file it imports (main unless tasks_from)."""
     site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
     deploy = next(task for task in site[0]["tasks"] if task.get("name") == "Deploy the stack")
-    return [task["ansible.builtin.import_role"]["name"].rsplit(".", 1)[-1]
+    return [(task["ansible.builtin.import_role"]["name"].rsplit(".", 1)[-1],
+             task["ansible.builtin.import_role"].get("tasks_from", "main"))
             for task in deploy["block"] if "ansible.builtin.import_role" in task]
 
 
 def test_site_imports_the_components_in_the_order_of_the_table() -> None:
-    imported = [role for role in _site_imports() if role in NAMES]
-    assert imported == NAMES
+    """Each component is first imported in the table's order. PostgreSQL and InfluxDB come in two parts, their
+    container and then the steps that need them up, and together the parts are the role's main.yml."""
+    imported = [(role, part) for role, part in _site_imports() if role in NAMES]
+    assert list(dict.fromkeys(role for role, _part in imported)) == NAMES
+    for role in {role for role, part in imported if part != "main"}:
+        parts = [part for name, part in imported if name == role]
+        main = yaml.safe_load((ROLES_DIR / role / "tasks" / "main.yml").read_text())
+        assert parts == [task["ansible.builtin.import_tasks"].removesuffix(".yml") for task in main], role
+    assert [role for role, part in imported if part != "main"] == ["postgresql", "influxdb"] * 2
 
 
 def test_site_waits_read_the_table_and_name_no_component() -> None:
@@ -157,7 +166,8 @@ def test_a_resolved_row_carries_the_host_names_and_the_chosen_log_collector() ->
     assert row == {"name": "promtail", "layer": "collection", "container": "p-promtail", "image": "grafana/promtail:x",
                    "images": ["grafana/promtail:x"], "config_dir": "/srv/promtail", "labels": {"a": "1"},
                    "volumes": [{"key": "promtail_positions", "name": "p-pos"}],
-                   "health_check": {"name": "promtail", "container": "p-promtail"}, "backup": "archive",
+                   "health_check": {"name": "promtail", "container": "p-promtail", "port": 9080, "path": "/ready",
+                                    "status": [200]}, "backup": "archive",
                    "log_collector": True, "built": [], "https": False, "enabled": False}
 
 

@@ -76,12 +76,12 @@ def test_the_layer_runs_the_handlers_not_each_role(role: str) -> None:
     assert len(flushes) == (1 if role in FLUSH_BEFORE_OWN_STEPS else 0), f"{role}: {flushes}"
 
 
-def test_site_yml_runs_the_handlers_right_before_each_layer_wait() -> None:
+def test_site_yml_runs_the_handlers_right_before_the_layers_wait() -> None:
     site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
     (deploy,) = [task for task in site[0]["tasks"] if task.get("name") == "Deploy the stack"]
     block = deploy["block"]
     waits = [index for index, task in enumerate(block) if "data2ai.grafana_stack.service_health" in task]
-    assert [block[index]["name"] for index in waits] == ["Wait for the data layer", "Wait for the collection layer"]
+    assert [block[index]["name"] for index in waits] == ["Wait for the data and collection layers"]
     assert all(block[index - 1].get("ansible.builtin.meta") == "flush_handlers" for index in waits)
 
 
