@@ -34,6 +34,11 @@ PLAY = """\
 STOP_DOCKERD = ("[ -e /var/run/docker.pid ] || exit 0; kill -TERM $(cat /var/run/docker.pid); "
                 "for i in $(seq 300); do [ -e /var/run/docker.pid ] || exit 0; sleep 0.1; done; exit 1")
 
+# Continues the stopped dockerd 7 s after a connection waits in its socket's queue (ss: Recv-Q of the listener), past
+# the module's 5 s first question; after 120 s in any case.
+CONTINUE_ONCE_ASKED = ("for i in $(seq 600); do ss -xlH | awk '$5 == \"/var/run/docker.sock\" && $3 > 0 {{f=1}} "
+                       "END {{exit !f}}' && sleep 7 && break; sleep 0.2; done; kill -CONT {pid}")
+
 
 def _in_vm(*command: str, check: bool = False):
     return docker("exec", VM, *command, check=check)
@@ -116,3 +121,20 @@ def test_without_dockerd_and_install_disabled_the_run_fails_in_one_line_and_crea
     assert re.search(one_line, run.stdout, re.MULTILINE), run.stdout[-4000:]
     assert recap_changed(run.stdout) == 0, run.stdout[-4000:]
     assert _in_vm("test", "-e", base_dir).returncode != 0, f"{base_dir} was created inside {VM}"
+
+
+def test_a_busy_engine_is_waited_for_and_no_second_dockerd_is_started(lab_vm):
+    """An engine that listens but answers only after the module's first 5 s question (a stopped process, continued
+    7 s after the module's connection waits on its socket) is waited for: the run succeeds, starts no second dockerd
+    and reports no engine change."""
+    _in_vm("sh", "-c", f"[ -e /var/run/docker.pid ] || setsid -f dockerd --cgroup-parent={VM} >> {DOCKERD_LOG} 2>&1")
+    wait_for(f"the dockerd inside {VM}", _engine_answers, timeout=60)
+    pid = _in_vm("cat", "/var/run/docker.pid", check=True).stdout.strip()
+    _in_vm("kill", "-STOP", pid, check=True)
+    docker("exec", "-d", VM, "sh", "-c", CONTINUE_ONCE_ASKED.format(pid=pid), check=True)
+    run = lab_vm(f"/opt/{PREFIX}busy", f"{PREFIX}net", "10.230.0.0/24", "-v")
+    _in_vm("kill", "-CONT", pid)
+    assert run.returncode == 0, run.stdout[-4000:]
+    assert re.search(r"^\s+engine: running$", run.stdout, re.MULTILINE), run.stdout[-4000:]
+    assert _in_vm("cat", "/var/run/docker.pid").stdout.strip() == pid
+    assert "pid file found" not in _in_vm("cat", DOCKERD_LOG).stdout, "a second dockerd was started"
