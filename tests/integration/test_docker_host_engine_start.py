@@ -1,6 +1,7 @@
 """The docker_host role on a lab VM (molecule/lab_vms/create.yml, reached over SSH) whose Docker engine is down:
-stack_host starts an installed dockerd again with docker_host_dockerd_args, and stops the run with a one-line
-reason, creating nothing, when no dockerd is installed and the role may not install one.
+stack_host starts an installed dockerd again with docker_host_dockerd_args, stops the run with a one-line reason,
+creating nothing, when no dockerd is installed and the role may not install one, and waits for a busy engine (one
+that listens but answers late) instead of starting a second dockerd.
 
 Inside a lab VM, no systemd runs: the entrypoint starts dockerd once in the background and never restarts it, so a
 dockerd stopped here stays stopped until the role starts it (`setsid -f dockerd ...`). A lab VM shares the host's
@@ -33,7 +34,6 @@ PLAY = """\
 # Stops the VM's dockerd, whoever started it; dockerd removes its pid file once it has shut down.
 STOP_DOCKERD = ("[ -e /var/run/docker.pid ] || exit 0; kill -TERM $(cat /var/run/docker.pid); "
                 "for i in $(seq 300); do [ -e /var/run/docker.pid ] || exit 0; sleep 0.1; done; exit 1")
-
 # Continues the stopped dockerd 7 s after a connection waits in its socket's queue (ss: Recv-Q of the listener), past
 # the module's 5 s first question; after 120 s in any case.
 CONTINUE_ONCE_ASKED = ("for i in $(seq 600); do ss -xlH | awk '$5 == \"/var/run/docker.sock\" && $3 > 0 {{f=1}} "
