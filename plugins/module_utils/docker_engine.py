@@ -6,8 +6,8 @@
 ``service_health`` uses it to find a container's address on the stack network, to read the
 state of Docker's own healthcheck, and to add a container's last log lines to a failure.
 ``stack_component`` uses it to read a component's container, image and volumes, and to create a missing volume.
-``stack_host`` uses it to ask whether the engine answers, to find the images the stack needs, and to read or create
-the stack's network. Creating a volume or a network are the only requests that change anything.
+``stack_host`` uses it to ask whether the engine answers (or at least listens), to find the images the stack needs,
+and to read or create the stack's network. Creating a volume or a network are the only requests that change anything.
 Only the standard library is used, so the module needs nothing installed on the target; the requests go
 through the collection's HTTP layer (``http_transport``), which speaks HTTP over a Unix socket too.
 """
@@ -15,6 +15,7 @@ through the collection's HTTP layer (``http_transport``), which speaks HTTP over
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 from urllib.parse import quote
 
@@ -106,6 +107,18 @@ def engine_version(socket_path: str = DEFAULT_SOCKET, timeout: float = 5.0) -> s
     if status != 200:
         raise DockerEngineError(f"Docker engine at {socket_path} answered HTTP {status}: {_message(body)}")
     return str(json.loads(body).get("Version", ""))
+
+
+def socket_listens(socket_path: str = DEFAULT_SOCKET, timeout: float = 2.0) -> bool:
+    """Whether a process listens on the engine's socket (it accepts a connection), whether or not it answers: a busy
+    engine is slow to answer, a stopped one leaves no socket or one that refuses connections."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(socket_path)
+        except OSError:
+            return False
+    return True
 
 
 def _message(body: bytes) -> str:

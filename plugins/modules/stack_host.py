@@ -12,8 +12,9 @@ short_description: The Docker host of the stack in one run - engine, images, bas
 description:
   - The docker_host role's one step on a host that has an engine. What took a task each before (ask the engine for
     its version, find the images, create the base directory, read and create the network) is one module run.
-  - Asks the Docker engine for its version on its Unix socket. When it does not answer and C(dockerd) is installed,
-    starts it (C(systemctl start docker) where O(service_manager) is C(systemd), else a background C(dockerd) with
+  - Asks the Docker engine for its version on its Unix socket. An engine that listens there but is slow to answer
+    (busy) is waited for, as for any other request. When nothing listens and C(dockerd) is installed, starts it
+    (C(systemctl start docker) where O(service_manager) is C(systemd), else a background C(dockerd) with
     O(dockerd_args) that logs to O(dockerd_log)) and waits up to O(start_timeout) seconds for it. When C(dockerd) is
     not installed, it stops there with RV(engine=not installed); the role installs the engine and runs it again.
   - Finds which of O(required_images) the engine lacks. An image named in O(bundled_images) counts as available
@@ -209,6 +210,13 @@ class Host:
 
     def ensure_engine(self):
         version = self.version(PROBE_TIMEOUT)
+        if version is None and self.engine.socket_listens():
+            # A dockerd listens but is slow to answer (busy): wait for it as for any request. Starting another one
+            # would fail on its pid file and report a start that did not happen.
+            try:
+                version = self.engine.engine_version(timeout=ENGINE_TIMEOUT)
+            except docker_engine.DockerEngineError as error:
+                raise HostError(f'the Docker engine listens on its socket but does not answer: {error}') from None
         if version is not None:
             self.result['engine_version'] = version
             return True

@@ -4,11 +4,13 @@ nothing else changed), the base directory and the network created once, a networ
 
 from __future__ import annotations
 
+import socket
 import stat
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils import docker_engine
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.docker_engine import DockerEngineError
 from ansible_collections.data2ai.grafana_stack.plugins.modules.stack_host import (
     ARGUMENT_SPEC,
@@ -25,16 +27,22 @@ class Engine:
     """A Docker engine in memory, with docker_engine's functions."""
 
     def __init__(self, answers: bool = True, images: tuple[str, ...] = ("grafana:13",),
-                 network: dict[str, Any] | None = None) -> None:
+                 network: dict[str, Any] | None = None, busy: bool = False, listens: bool | None = None) -> None:
         self.answers = answers
+        # A busy engine listens on its socket but answers only a request that waits long enough.
+        self.busy = busy
+        self.listens = answers or busy if listens is None else listens
         self.images = set(images)
         self.networks: dict[str, dict[str, Any]] = {network["Name"]: network} if network else {}
         self.created: list[tuple] = []
 
     def engine_version(self, timeout: float) -> str:
-        if not self.answers:
+        if not self.answers or (self.busy and timeout < 60):
             raise DockerEngineError("not reachable")
         return "20.10.24"
+
+    def socket_listens(self) -> bool:
+        return self.listens
 
     def inspect_image(self, name: str, timeout: float) -> dict[str, Any] | None:
         assert timeout >= 60, "a busy engine answers late"
@@ -170,6 +178,34 @@ def test_an_engine_that_never_answers_fails_in_one_line_naming_its_log(tmp_path:
     engine = Engine(answers=False)
     with pytest.raises(HostError, match=r"did not answer within 4 s of starting it \(see /var/log/dockerd.log\)"):
         converge(tmp_path, engine, system=System(engine, answers_after=100), start_timeout=4)
+
+
+def test_a_busy_engine_that_answers_late_is_waited_for_and_no_second_dockerd_is_started(tmp_path: Path) -> None:
+    engine = Engine(busy=True)
+    system = System(engine)
+    result = converge(tmp_path, engine, system=system)[0]
+    assert system.commands == [] and result["engine"] == "running" and result["engine_version"] == "20.10.24"
+    result = converge(tmp_path, engine, system=system)[0]
+    assert not result["changed"] and result["settled"]
+
+
+def test_an_engine_that_listens_but_never_answers_fails_in_one_line_and_starts_nothing(tmp_path: Path) -> None:
+    engine = Engine(answers=False, listens=True)
+    system = System(engine)
+    with pytest.raises(HostError, match=r"^the Docker engine listens on its socket but does not answer: "):
+        converge(tmp_path, engine, system=system)
+    assert system.commands == []
+
+
+def test_socket_listens_tells_a_listening_socket_from_a_missing_or_stale_one(tmp_path: Path) -> None:
+    path = str(tmp_path / "docker.sock")
+    assert not docker_engine.socket_listens(path)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(path)
+        server.listen(1)
+        assert docker_engine.socket_listens(path)
+    # The file a killed dockerd leaves behind refuses connections.
+    assert Path(path).exists() and not docker_engine.socket_listens(path)
 
 
 def test_no_dockerd_stops_the_run_for_the_role_to_install_one_and_check_mode_starts_nothing(tmp_path: Path) -> None:
