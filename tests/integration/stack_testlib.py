@@ -231,6 +231,15 @@ def wait_for(what: str, probe: Callable[[], bool], timeout: float = 90.0,
     pytest.fail(f"{what} not within {timeout:.0f} s" + (f"\n{details()}" if details else ""))
 
 
+def wait_healthy(name: str, timeout: float = 90.0) -> dict[str, Any]:
+    """Waits until Docker's own healthcheck of the container says healthy; its inspect document. site.yml's wait may
+    have seen a component ready over the network before Docker's first check, which comes after its interval."""
+    wait_for(f"Docker's healthcheck of {name} to say healthy",
+             lambda: inspect_container(name)["State"].get("Health", {}).get("Status") == "healthy", timeout,
+             details=lambda: json.dumps(inspect_container(name)["State"].get("Health"))[-2000:])
+    return inspect_container(name)
+
+
 @dataclass(frozen=True)
 class PlaybookRun:
     """One ansible-playbook run on localhost: its exit code and its whole output."""

@@ -30,7 +30,7 @@ from typing import Any
 
 import pytest
 import yaml
-from stack_testlib import TEST_LABEL_KEY, PlaybookRun, ansible_playbook, docker, free_port, free_subnet
+from stack_testlib import TEST_LABEL_KEY, PlaybookRun, ansible_playbook, docker, free_port, free_subnet, wait_healthy
 
 PREFIX = "gsttest-al-"
 NETWORK = f"{PREFIX}net"
@@ -181,6 +181,9 @@ def switch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Switch]:
 
         state.converge("alloy", "alloy").assert_ok()
         state.converge("alloy again", "alloy")
+        # The converge waits for /-/ready over the stack network; Docker's own healthcheck (what `docker ps` shows)
+        # asks the same endpoint from inside, after its interval: it must come to healthy too.
+        wait_healthy(f"{PREFIX}alloy")
         state.snapshot("alloy")
         state.seen["alloy line"] = wait_for_writer_line(state.loki_port, f"{PREFIX}writer-a", "shipped-by-alloy")
         config = workdir / "stack" / "alloy" / "config.alloy"

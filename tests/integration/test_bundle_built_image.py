@@ -54,6 +54,12 @@ def _site_docker_host_vars() -> dict[str, Any]:
     return task["vars"]
 
 
+def _docker_host_role_vars() -> dict[str, str]:
+    """The docker_host role's own variables that site.yml's variables read (the offline bundle's images)."""
+    role_vars = yaml.safe_load((ROOT / "roles" / "docker_host" / "vars" / "main.yml").read_text())
+    return {name: role_vars[name] for name in ("docker_host_bundle_dir", "docker_host_bundle_refs")}
+
+
 def _host_play() -> list[dict[str, Any]]:
     """What site.yml runs on a host for the demo image: docker_host's bundle step, then the demo role's image tasks."""
     return [{
@@ -61,7 +67,8 @@ def _host_play() -> list[dict[str, Any]]:
         "hosts": "localhost",
         "gather_facts": False,
         # docker_host's default of docker_host_image_bundle, which site.yml's variables read inside the role.
-        "vars": {**_site_docker_host_vars(), "docker_host_image_bundle": "{{ stack_image_bundle }}"},
+        "vars": {**_site_docker_host_vars(), **_docker_host_role_vars(),
+                 "docker_host_image_bundle": "{{ stack_image_bundle }}"},
         "tasks": [
             {"name": "The host needs the built image from the bundle, not its base",
              "ansible.builtin.assert": {"that": [f"docker_host_required_images == {sorted([DEMO_IMAGE, SMALL])}"],

@@ -37,6 +37,7 @@ from stack_testlib import (
     local_stack_vars,
     roles_play,
     wait_for,
+    wait_healthy,
     write_local_inventory,
 )
 
@@ -279,8 +280,7 @@ def test_influxdb_healthcheck_runs_curl_inside_the_container(converged: Converge
 
 
 def test_promtail_is_healthy_and_reads_docker_through_the_socket(converged: ConvergedTwice) -> None:
-    info = inspect_container(f"{PREFIX}promtail")
-    assert info["State"]["Health"]["Status"] == "healthy"
+    info = wait_healthy(f"{PREFIX}promtail")
     mounts = {mount["Destination"]: mount for mount in info["Mounts"]}
     for target in ("/var/log", "/var/lib/docker/containers", "/var/run/docker.sock", "/etc/promtail/config.yml"):
         assert mounts[target]["RW"] is False, f"{target} is writable"
