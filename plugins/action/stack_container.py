@@ -50,6 +50,8 @@ ARGUMENT_SPEC = {
     # templates are rendered, files copied as they are; both land in config_dir with the same options
     'templates': FILE_LIST,
     'files': FILE_LIST,
+    # files that must not be in config_dir (a setting no longer set, an earlier version's file)
+    'absent': {'type': 'list', 'elements': 'str', 'default': []},
     'directories': {
         'type': 'list',
         'elements': 'dict',
@@ -98,11 +100,11 @@ class ActionModule(ActionBase):
         own = sorted(set(args['container']) & set(OWN_CONTAINER_OPTIONS))
         if own:
             raise AnsibleActionFail(f"stack_container: set {', '.join(own)} as options of the task, not in container")
-        if (args['templates'] or args['files'] or args['directories']) and not args['config_dir']:
-            raise AnsibleActionFail('stack_container: templates, files and directories need config_dir')
+        if (args['templates'] or args['files'] or args['directories'] or args['absent']) and not args['config_dir']:
+            raise AnsibleActionFail('stack_container: templates, files, directories and absent need config_dir')
 
         diffs = []
-        result.update(changed=False, templates_changed=[], files_changed=[], volumes_changed=[],
+        result.update(changed=False, templates_changed=[], files_changed=[], files_removed=[], volumes_changed=[],
                       container_changed=False, container_skipped=False)
 
         if not args['enabled']:
@@ -162,11 +164,13 @@ class ActionModule(ActionBase):
                 if not entry['validate']:
                     del entry['validate']
             component_args.update(path=args['config_dir'], mode=str(args['config_dir_mode']), files=wanted,
+                                  absent=args['absent'],
                                   directories=[dict(entry, mode=str(entry['mode'])) for entry in args['directories']])
         host = step('host side', self._execute_module(
             module_name='data2ai.grafana_stack.stack_component', task_vars=task_vars, module_args=component_args))
         changed = host.get('files_changed') or []
         result['files_changed'] = [os.path.join(args['config_dir'], dest) for dest in changed]
+        result['files_removed'] = [os.path.join(args['config_dir'], name) for name in host.get('files_removed') or []]
         result['templates_changed'] = [os.path.join(args['config_dir'], entry['dest'])
                                        for entry in args['templates']
                                        if os.path.normpath(entry['dest']) in changed]

@@ -58,6 +58,13 @@ options:
         description: Remove every entry of the directory that O(files) does not name.
         type: bool
         default: false
+  absent:
+    description:
+      - Files that must not be in O(path) (relative to it), such as a file a setting that is no longer set left, or
+        one an earlier version wrote. Each is removed, before any file is written, when it is there.
+    type: list
+    elements: str
+    default: []
   files:
     description: The files wanted, in the order they are written.
     type: list
@@ -143,7 +150,7 @@ files_changed:
   type: list
   elements: str
 files_removed:
-  description: The entries removed from exclusive directories (relative to O(path)).
+  description: The entries removed from exclusive directories, and the files of O(absent) removed (relative to O(path)).
   returned: always
   type: list
   elements: str
@@ -189,6 +196,7 @@ ARGUMENT_SPEC = {
         'mode': {'type': 'str', 'default': '0644'},
         'validate': {'type': 'str'},
     }},
+    'absent': {'type': 'list', 'elements': 'str', 'default': []},
     'volumes': {'type': 'list', 'elements': 'str', 'default': []},
     'volume_labels': {'type': 'dict', 'default': {}},
     'container': {'type': 'dict', 'options': {
@@ -240,6 +248,11 @@ class Files:
             self.files.append((dest, to_bytes(entry['content'], errors='surrogate_or_strict'),
                                octal_mode(entry['mode'], 'files[].mode'), entry.get('validate')))
 
+        self.absent = [relative(name, 'absent[]') for name in params['absent']]
+        both = sorted(set(self.absent) & {dest for dest, _data, _mode, _validate in self.files})
+        if both:
+            raise FilesError(f"{', '.join(both)} is both in files and in absent")
+
     def target(self, name):
         return self.path if name == '.' else os.path.join(self.path, name)
 
@@ -249,6 +262,8 @@ class Files:
         for name, _mode, exclusive in self.directories:
             if exclusive:
                 self.prune(name)
+        for name in self.absent:
+            self.remove(name)
         for dest, data, mode, validate in self.files:
             self.file(dest, data, mode, validate)
         self.result['changed'] = any(self.result[key] for key in
@@ -291,6 +306,18 @@ class Files:
                 shutil.rmtree(removed)
             else:
                 os.unlink(removed)
+
+    def remove(self, name):
+        path = self.target(name)
+        st = file_modes.lstat_or_none(path)
+        if st is None:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            raise FilesError(f'{path} is a directory; absent names files only')
+        self.result['files_removed'].append(name)
+        self.diffs.append({'before_header': path, 'after_header': path, 'before': 'present\n', 'after': 'absent\n'})
+        if not self.check:
+            os.unlink(path)
 
     def file(self, dest, data, mode, validate):
         path = self.target(dest)
@@ -373,8 +400,8 @@ def container_differs(want, engine=docker_engine):
 
 def run(params, check, run_command, engine=docker_engine):
     """The whole run: files, volumes, container state. Returns the result and the diffs."""
-    if (params['directories'] or params['files']) and not params['path']:
-        raise FilesError('directories and files need path')
+    if (params['directories'] or params['files'] or params['absent']) and not params['path']:
+        raise FilesError('directories, files and absent need path')
     result, diffs = {'changed': False, 'directories_changed': [], 'files_changed': [], 'files_removed': []}, []
     if params['path']:
         result, diffs = Files(params, check, run_command).run()

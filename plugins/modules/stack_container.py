@@ -112,6 +112,14 @@ options:
       validate:
         description: The command that checks the file (C(%s) is its path) before it goes live.
         type: str
+  absent:
+    description:
+      - Files that must not be in O(config_dir) (relative to it), such as the file of a setting that is no longer
+        set, or one an earlier version of the role wrote. Each is removed before any file is written; a removal
+        counts as a change of the configuration (the role's handler runs).
+    type: list
+    elements: str
+    default: []
   directories:
     description: Directories inside O(config_dir).
     type: list
@@ -191,6 +199,12 @@ templates_changed:
   elements: str
 files_changed:
   description: Every file of O(files) and O(templates) that changed (or would change), as paths on the host.
+  returned: always
+  type: list
+  elements: str
+files_removed:
+  description: What was (or would be) removed from O(config_dir), as paths on the host - the files of O(absent),
+    and what an exclusive directory held that was not wanted.
   returned: always
   type: list
   elements: str

@@ -74,7 +74,7 @@ def test_the_steps_run_in_order_with_the_roles_data() -> None:
     container = calls[1][1]
     spec = container["labels"][SPEC_LABEL]
     assert calls[0][1] == {
-        "path": "/srv/loki", "mode": "0755", "directories": [], "files": [
+        "path": "/srv/loki", "mode": "0755", "absent": [], "directories": [], "files": [
             {"content": "rendered config.yaml.j2 for /srv/loki/config.yaml", "dest": "config.yaml", "mode": "0644",
              "validate": "check %s"}],
         "volumes": ["gst-loki_data"], "volume_labels": {"test": "1"},

@@ -19,7 +19,8 @@ from ansible_collections.data2ai.grafana_stack.plugins.modules.stack_component i
 
 
 def params(path: Path, **overrides: Any) -> dict[str, Any]:
-    base = {"path": str(path), "mode": "0750", "directories": [{"name": "rules", "mode": "0755", "exclusive": True}],
+    base = {"path": str(path), "mode": "0750", "absent": [],
+            "directories": [{"name": "rules", "mode": "0755", "exclusive": True}],
             "files": [{"dest": "rules/a.yml", "content": "groups: []\n", "mode": "0644", "validate": "check %s"},
                       {"dest": "main.yml", "content": "rule_files: [rules/*.yml]\n", "mode": "0644",
                        "validate": None}]}
@@ -226,3 +227,29 @@ def test_without_a_container_nothing_is_read_and_files_need_a_path(tmp_path: Pat
             engine)
     result = run(host_params(**params(tmp_path / "loki")), False, Checker(), engine)[0]
     assert result["files_changed"] == ["rules/a.yml", "main.yml"] and result["container_current"] is False
+
+
+def test_an_absent_file_is_removed_before_the_files_and_check_mode_only_reports_it(tmp_path: Path) -> None:
+    target = tmp_path / "grafana"
+    reconcile(target)
+    (target / "ldap.toml").write_text("[[servers]]\n")
+    result, diffs = reconcile(target, check=True, absent=["ldap.toml", "gone.txt"])
+    assert result["changed"] and result["files_removed"] == ["ldap.toml"] and (target / "ldap.toml").exists()
+    assert diffs == [{"before_header": str(target / "ldap.toml"), "after_header": str(target / "ldap.toml"),
+                      "before": "present\n", "after": "absent\n"}]
+    result = reconcile(target, absent=["ldap.toml"])[0]
+    assert result["changed"] and not (target / "ldap.toml").exists()
+    result, diffs = reconcile(target, absent=["ldap.toml"])
+    assert not result["changed"] and result["files_removed"] == [] and diffs == []
+
+
+@pytest.mark.parametrize(("absent", "message"), [
+    (["main.yml"], "main.yml is both in files and in absent"),
+    (["../x"], "absent\\[\\] must be a path inside the configuration directory"),
+    (["rules"], "is a directory; absent names files only"),
+])
+def test_an_absent_entry_that_cannot_be_meant_is_refused(tmp_path: Path, absent: list[str], message: str) -> None:
+    target = tmp_path / "prometheus"
+    reconcile(target)
+    with pytest.raises(FilesError, match=message):
+        reconcile(target, absent=absent)
