@@ -432,7 +432,8 @@ def test_check_mode_on_an_empty_host_reports_what_it_would_create_and_creates_no
         assert "does not exist yet" in run.output, "check mode does not say the containers cannot be checked"
         changed = run.changed_tasks
         # Each component's configuration, volumes and container are one task (data2ai.grafana_stack.stack_container).
-        for expected in ("Create the monitoring network", "Run Prometheus with its checked prometheus.yml",
+        # The network is docker_host's one stack_host task (data2ai.grafana_stack.stack_host).
+        for expected in ("Engine, images, base directory and network", "Run Prometheus with its checked prometheus.yml",
                          "Run Grafana with its grafana.ini and data volume"):
             assert any(expected in task for task in changed), f"check mode does not report '{expected}'"
         assert docker("network", "inspect", stack.network, check=False).returncode != 0, "the network was created"
