@@ -18,6 +18,8 @@ import hashlib
 import json
 import os
 
+from ansible import constants as C
+
 # The variables ansible.builtin.template adds (template_path, ansible_managed ...): the same function as its action
 # plugin calls (ansible-core 2.19 and later; meta/runtime.yml requires it).
 from ansible._internal._templating._template_vars import generate_ansible_template_vars
@@ -63,6 +65,13 @@ ARGUMENT_SPEC = {
         },
     },
     'volumes': {'type': 'list', 'elements': 'str', 'default': []},
+    # a volume the component's user must own, handed to it by a one-shot root container (Tempo's)
+    'volume_owner': {'type': 'dict', 'options': {
+        'volume': {'type': 'str', 'required': True},
+        'owner': {'type': 'str', 'required': True},
+        'image': {'type': 'str', 'required': True},
+        'helper': {'type': 'str', 'required': True},
+    }},
     'container': {'type': 'dict', 'default': {}},
     'enabled': {'type': 'bool', 'default': True},
 }
@@ -73,6 +82,10 @@ OWN_CONTAINER_OPTIONS = ('name', 'image', 'labels', 'networks', 'networks_cli_co
 # The label holding the hash of the options a container was made from.
 SPEC_LABEL = 'data2ai.grafana_stack.container_spec'
 
+# The variable that makes stack_container only prepare its component, for stack_containers (site.yml sets it for
+# the data and collection layers).
+DEFER_VARIABLE = 'stack_containers_deferred'
+
 
 def spec_hash(container_args):
     """A short stable hash of docker_container's options (key order does not matter, list order does)."""
@@ -80,7 +93,120 @@ def spec_hash(container_args):
     return hashlib.sha256(text.encode('utf-8')).hexdigest()[:32]
 
 
-class ActionModule(ActionBase):
+def plan_dir(task_vars):
+    """Where the deferred components of this host wait for stack_containers: a directory in this ansible-playbook
+    run's own private temporary directory (mode 0700, removed when the run ends), one per inventory host."""
+    host = str(task_vars.get('inventory_hostname', 'localhost'))
+    return os.path.join(C.DEFAULT_LOCAL_TMP, 'stack_containers', hashlib.sha256(host.encode('utf-8')).hexdigest()[:16])
+
+
+def deferring(task_vars, check_mode):
+    """Whether this host's stack_container tasks only prepare their component, for stack_containers to apply with the
+    others in one run. Check mode never defers: the steps after the containers read what each one would do."""
+    return boolean(task_vars.get(DEFER_VARIABLE, False), strict=False) and not check_mode
+
+
+def save_plan(task_vars, plan):
+    """Keeps a prepared component for stack_containers; a second plan for the same container replaces the first."""
+    directory = plan_dir(task_vars)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    key = hashlib.sha256(plan['name'].encode('utf-8')).hexdigest()[:16]
+    existing = [entry for entry in sorted(os.listdir(directory)) if entry.endswith(f'-{key}.json')]
+    name = existing[0] if existing else f'{len(os.listdir(directory)):04d}-{key}.json'
+    descriptor = os.open(os.path.join(directory, name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, 'w', encoding='utf-8') as handle:
+        json.dump(plan, handle)
+
+
+def take_plans(task_vars):
+    """The components prepared for this host, in the order their tasks ran; they are removed as they are taken."""
+    directory = plan_dir(task_vars)
+    if not os.path.isdir(directory):
+        return []
+    plans = []
+    for entry in sorted(os.listdir(directory)):
+        path = os.path.join(directory, entry)
+        with open(path, encoding='utf-8') as handle:
+            plans.append(json.load(handle))
+        os.unlink(path)
+    return plans
+
+
+def empty_result():
+    return {'changed': False, 'templates_changed': [], 'files_changed': [], 'files_removed': [],
+            'volumes_changed': [], 'volume_owner_changed': False, 'container_changed': False,
+            'container_skipped': False}
+
+
+class StackComponents(ActionBase):
+    """Applies prepared components (see ``_prepare``): one stack_component run on the host for all of them, then
+    community.docker.docker_container for each container that is not current."""
+
+    def _apply(self, plans, task_vars):
+        """The result of each plan, in order, and the failures (one line each)."""
+        results = [empty_result() for _plan in plans]
+        failures = []
+        if not plans:
+            return results, failures
+        host = self._execute_module(
+            module_name='data2ai.grafana_stack.stack_component', task_vars=task_vars,
+            module_args={'components': [plan['component'] for plan in plans]})
+        answers = host.get('components')
+        if not isinstance(answers, list) or len(answers) != len(plans):
+            detail = ': '.join(str(host[key]).strip() for key in ('msg', 'stderr') if host.get(key))
+            names = ', '.join(plan['name'] for plan in plans)
+            raise AnsibleActionFail(f'stack_container {names}: host side: {detail}', result=host)
+        for plan, answer, result in zip(plans, answers, results):
+            try:
+                self._fold(plan, answer, result, task_vars)
+            except AnsibleActionFail as failure:
+                result.update(failed=True, msg=str(failure.message))
+                failures.append(str(failure.message))
+        return results, failures
+
+    def _fold(self, plan, answer, result, task_vars):
+        """One plan's result from what the host side said of it, running docker_container when needed."""
+        name = plan['name']
+        diffs = list(answer.get('diff') or [])
+
+        def container_step(step, module_args):
+            done = self._execute_module(module_name='community.docker.docker_container', module_args=module_args,
+                                        task_vars=task_vars)
+            if done.get('failed'):
+                detail = ': '.join(str(done[key]).strip() for key in ('msg', 'stderr') if done.get(key))
+                raise AnsibleActionFail(f'stack_container {name}: {step}: {detail}', result=done)
+            if done.get('diff'):
+                diffs.extend(done['diff'] if isinstance(done['diff'], list) else [done['diff']])
+            result['container_changed'] = bool(done.get('changed'))
+            return done
+
+        if answer.get('failed'):
+            raise AnsibleActionFail(f"stack_container {name}: host side: {answer.get('msg', '')}".rstrip())
+        config_dir = plan['config_dir']
+        changed = answer.get('files_changed') or []
+        result['files_changed'] = [os.path.join(config_dir, dest) for dest in changed]
+        result['files_removed'] = [os.path.join(config_dir, entry) for entry in answer.get('files_removed') or []]
+        result['templates_changed'] = [os.path.join(config_dir, dest) for dest in plan['templates']
+                                       if os.path.normpath(dest) in changed]
+        result['volumes_changed'] = list(answer.get('volumes_changed') or [])
+        result['volume_owner_changed'] = bool(answer.get('volume_owner_changed'))
+        if not plan['enabled']:
+            # A component turned off: its container goes, its volumes and configuration stay (turned on again, it
+            # resumes where it stopped).
+            if answer.get('container_exists'):
+                container_step('removing the container', {'name': name, 'state': 'absent'})
+        elif plan['network_pending']:
+            result['container_skipped'] = True
+        elif answer.get('container_current'):
+            result['container'] = answer.get('container')
+        else:
+            result['container'] = container_step('container', plan['container_args']).get('container')
+        result['changed'] = bool(answer.get('changed')) or result['container_changed']
+        if diffs:
+            result['diff'] = diffs
+
+
+class ActionModule(StackComponents):
 
     # The template steps make and remove their own remote temporary directory; run() removes any that is left.
     TRANSFERS_FILES = False
@@ -97,44 +223,37 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
+        plan = self._prepare(args, task_vars)
+        if deferring(task_vars, self._task.check_mode):
+            save_plan(task_vars, plan)
+            result.update(empty_result(), deferred=True, container_skipped=plan['network_pending'],
+                          msg='prepared; data2ai.grafana_stack.stack_containers applies it')
+            return result
+        (applied,), failures = self._apply([plan], task_vars)
+        if failures:
+            raise AnsibleActionFail(failures[0], result=applied)
+        result.update(applied)
+        return result
+
+    def _prepare(self, args, task_vars):
+        """Everything the host side and docker_container need for one component, worked out on the controller:
+        the rendered templates and read files, the volumes, and the container's options with their hash."""
         own = sorted(set(args['container']) & set(OWN_CONTAINER_OPTIONS))
         if own:
             raise AnsibleActionFail(f"stack_container: set {', '.join(own)} as options of the task, not in container")
         if (args['templates'] or args['files'] or args['directories'] or args['absent']) and not args['config_dir']:
             raise AnsibleActionFail('stack_container: templates, files, directories and absent need config_dir')
-
-        diffs = []
-        result.update(changed=False, templates_changed=[], files_changed=[], files_removed=[], volumes_changed=[],
-                      container_changed=False, container_skipped=False)
-
+        plan = {'name': args['name'], 'enabled': args['enabled'], 'config_dir': args['config_dir'] or '',
+                'templates': [entry['dest'] for entry in args['templates']],
+                # In check mode before docker_host made the network, docker_container would fail on the missing
+                # network: nothing runs yet, so there is no container to compare.
+                'network_pending': boolean(task_vars.get('docker_host_network_pending', False), strict=False),
+                'notify': list(self._task.notify or [])}
         if not args['enabled']:
-            # A component turned off: its container goes, its volumes and configuration stay (turned on again, it
-            # resumes where it stopped). Nothing else runs, so no template of a component that is off is rendered.
-            removed = self._execute_module(
-                module_name='community.docker.docker_container', task_vars=task_vars,
-                module_args={'name': args['name'], 'state': 'absent'})
-            if removed.get('failed'):
-                raise AnsibleActionFail(f"stack_container {args['name']}: removing the container: "
-                                        f"{removed.get('msg', '')}".rstrip(), result=removed)
-            result.update(changed=bool(removed.get('changed')), container_changed=bool(removed.get('changed')))
-            if removed.get('diff'):
-                result['diff'] = [removed['diff']]
-            return result
+            # Nothing else of a component that is off is looked at, so none of its templates is rendered.
+            plan.update(templates=[], component={'container': {'name': args['name'], 'present': False}})
+            return plan
 
-        def step(name, step_result):
-            """Folds one step's result into the task's result, and stops the task when the step failed."""
-            if step_result.get('failed'):
-                detail = ': '.join(str(step_result[key]).strip() for key in ('msg', 'stderr') if step_result.get(key))
-                raise AnsibleActionFail(f"stack_container {args['name']}: {name}: {detail}", result=step_result)
-            if step_result.get('diff'):
-                diffs.extend(step_result['diff'] if isinstance(step_result['diff'], list) else [step_result['diff']])
-            if step_result.get('changed'):
-                result['changed'] = True
-            return step_result
-
-        # In check mode before docker_host made the network, docker_container would fail on the missing network:
-        # nothing runs yet, so there is no container to compare.
-        network_pending = boolean(task_vars.get('docker_host_network_pending', False), strict=False)
         container_args = dict(args['container'])
         container_args.setdefault('state', 'started')
         container_args.update(name=args['name'], image=args['image'], labels=dict(args['labels']))
@@ -146,11 +265,16 @@ class ActionModule(ActionBase):
         # docker_container run at all.
         spec = spec_hash(container_args)
         container_args['labels'][SPEC_LABEL] = spec
+        plan['container_args'] = container_args
 
-        component_args = {'volumes': args['volumes'], 'volume_labels': args['labels']}
-        if not network_pending and container_args['state'] == 'started':
-            component_args['container'] = {'name': args['name'], 'image': args['image'], 'network': args['network'],
-                                           'labels': {SPEC_LABEL: spec}}
+        component = {'volumes': args['volumes'], 'volume_labels': args['labels']}
+        if args['volume_owner']:
+            if args['volume_owner']['volume'] not in args['volumes']:
+                raise AnsibleActionFail(f"stack_container {args['name']}: volume_owner.volume must be one of volumes")
+            component['volume_owner'] = args['volume_owner']
+        if not plan['network_pending'] and container_args['state'] == 'started':
+            component['container'] = {'name': args['name'], 'image': args['image'], 'network': args['network'],
+                                      'labels': {SPEC_LABEL: spec}}
         if args['config_dir']:
             # Files first, then templates: a template's check may read the files (prometheus.yml's, its rules).
             wanted = [dict(self._read_file(entry['src']), dest=entry['dest'], mode=entry['mode'],
@@ -163,32 +287,11 @@ class ActionModule(ActionBase):
                 entry['mode'] = str(entry['mode'])
                 if not entry['validate']:
                     del entry['validate']
-            component_args.update(path=args['config_dir'], mode=str(args['config_dir_mode']), files=wanted,
-                                  absent=args['absent'],
-                                  directories=[dict(entry, mode=str(entry['mode'])) for entry in args['directories']])
-        host = step('host side', self._execute_module(
-            module_name='data2ai.grafana_stack.stack_component', task_vars=task_vars, module_args=component_args))
-        changed = host.get('files_changed') or []
-        result['files_changed'] = [os.path.join(args['config_dir'], dest) for dest in changed]
-        result['files_removed'] = [os.path.join(args['config_dir'], name) for name in host.get('files_removed') or []]
-        result['templates_changed'] = [os.path.join(args['config_dir'], entry['dest'])
-                                       for entry in args['templates']
-                                       if os.path.normpath(entry['dest']) in changed]
-        result['volumes_changed'] = list(host.get('volumes_changed') or [])
-
-        if network_pending:
-            result['container_skipped'] = True
-        elif host.get('container_current'):
-            result['container'] = host.get('container')
-        else:
-            container = step('container', self._execute_module(
-                module_name='community.docker.docker_container', module_args=container_args, task_vars=task_vars))
-            result['container_changed'] = bool(container.get('changed'))
-            result['container'] = container.get('container')
-
-        if diffs:
-            result['diff'] = diffs
-        return result
+            component.update(path=args['config_dir'], mode=str(args['config_dir_mode']), files=wanted,
+                             absent=args['absent'],
+                             directories=[dict(entry, mode=str(entry['mode'])) for entry in args['directories']])
+        plan['component'] = component
+        return plan
 
     def _read_file(self, src):
         """A file of the calling role (its ``files`` directory, or a path on the controller), as text."""

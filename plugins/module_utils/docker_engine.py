@@ -5,9 +5,11 @@
 
 ``service_health`` uses it to find a container's address on the stack network, to read the
 state of Docker's own healthcheck, and to add a container's last log lines to a failure.
-``stack_component`` uses it to read a component's container, image and volumes, and to create a missing volume.
+``stack_component`` uses it to read a component's container, image and volumes, to create a missing volume, and to
+run a one-shot helper container (Tempo's volume ownership).
 ``stack_host`` uses it to ask whether the engine answers (or at least listens), to find the images the stack needs,
-and to read or create the stack's network. Creating a volume or a network are the only requests that change anything.
+and to read or create the stack's network. Creating a volume or a network and running a one-shot container are the
+only requests that change anything.
 Only the standard library is used, so the module needs nothing installed on the target; the requests go
 through the collection's HTTP layer (``http_transport``), which speaks HTTP over a Unix socket too.
 """
@@ -119,6 +121,31 @@ def socket_listens(socket_path: str = DEFAULT_SOCKET, timeout: float = 2.0) -> b
         except OSError:
             return False
     return True
+
+
+def run_once(name: str, image: str, command: list[str], socket_path: str = DEFAULT_SOCKET, timeout: float = 120.0,
+             **config: Any) -> tuple[int, str]:
+    """Runs a one-shot container to its end and removes it, as ``docker run --rm --name <name>`` would: a leftover of
+    the same name (from a run that was cut short) goes first. ``config`` adds to the create request's body (``User``,
+    ``Env``, ``Labels``, ``HostConfig`` ...). Returns its exit code and its output (stdout and stderr)."""
+    where = quote(name, safe='')
+    _request("DELETE", f"/containers/{where}?force=1", socket_path, timeout)
+    status, body = _request("POST", f"/containers/create?name={where}", socket_path, timeout,
+                            {"Image": image, "Entrypoint": command[:1], "Cmd": command[1:], **config})
+    if status != 201:
+        raise DockerEngineError(f"creating container {name}: HTTP {status}: {_message(body)}")
+    try:
+        status, body = _request("POST", f"/containers/{where}/start", socket_path, timeout)
+        if status not in (204, 304):
+            raise DockerEngineError(f"starting container {name}: HTTP {status}: {_message(body)}")
+        status, body = _request("POST", f"/containers/{where}/wait", socket_path, timeout)
+        if status != 200:
+            raise DockerEngineError(f"waiting for container {name}: HTTP {status}: {_message(body)}")
+        code = int(json.loads(body).get("StatusCode", -1))
+        status, body = _get(f"/containers/{where}/logs?stdout=1&stderr=1", socket_path, timeout)
+        return code, _demultiplex(body) if status == 200 else ""
+    finally:
+        _request("DELETE", f"/containers/{where}?force=1", socket_path, timeout)
 
 
 def _message(body: bytes) -> str:

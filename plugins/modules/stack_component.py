@@ -8,24 +8,31 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: stack_component
-short_description: The host side of one stack component in one run - files, volumes, and its container's state
+short_description: The host side of the stack's components in one run - files, volumes, and their containers' state
 description:
-  - Internal to M(data2ai.grafana_stack.stack_container), whose action plugin renders a component's templates and
-    reads its files on the controller and hands them, the component's volumes and what its container must be, to
-    this module at once, instead of one M(ansible.builtin.file), M(ansible.builtin.template),
-    M(community.docker.docker_volume) or M(community.docker.docker_container) run each.
-  - Creates O(path) with O(mode), and each of O(directories) in it, or sets their mode.
-  - Empties each directory marked O(directories[].exclusive) of whatever O(files) does not name in it, before any
-    file is written, so that a check of a later file sees only the files that stay.
-  - Writes each of O(files), in order, only when its content or mode differs. The new content goes to a temporary
-    file beside the live one; O(files[].validate) checks that file (C(%s) is its path) and only a passing check
-    renames it over the live file. A failed check fails the module with C(failed to validate) and the checker's
-    output, and leaves the live file as it was.
-  - Creates each of O(volumes) that does not exist, with O(volume_labels). An existing volume is left as it is.
-  - Reads the container named in O(container) and tells whether it is current (RV(container_current)) - it exists,
-    runs, carries every label of O(container.labels), runs the image O(container.image) names on the host now, and
-    is on O(container.network). It changes nothing about the container;
-    M(data2ai.grafana_stack.stack_container) runs M(community.docker.docker_container) only when it is not current.
+  - Internal to M(data2ai.grafana_stack.stack_container) and M(data2ai.grafana_stack.stack_containers), whose action
+    plugins render the components' templates and read their files on the controller and hand them, the volumes and
+    what each container must be, to this module at once, instead of one M(ansible.builtin.file),
+    M(ansible.builtin.template), M(community.docker.docker_volume) or M(community.docker.docker_container) run each.
+  - For each of O(components), concurrently, and within one component in this order -
+  - Creates its O(components[].path) with O(components[].mode), and each of O(components[].directories) in it, or
+    sets their mode.
+  - Empties each directory marked O(components[].directories[].exclusive) of whatever O(components[].files) does
+    not name in it, before any file is written, so that a check of a later file sees only the files that stay.
+  - Writes each of O(components[].files), in order, only when its content or mode differs. The new content goes to
+    a temporary file beside the live one; O(components[].files[].validate) checks that file (C(%s) is its path) and
+    only a passing check renames it over the live file. A failed check fails the component with
+    C(failed to validate) and the checker's output, and leaves the live file as it was.
+  - Creates each of O(components[].volumes) that does not exist, with O(components[].volume_labels). An existing
+    volume is left as it is.
+  - Reads the container named in O(components[].container) and tells whether it is current
+    (RV(components[].container_current)) - it exists, runs, carries every label of
+    O(components[].container.labels), runs the image O(components[].container.image) names on the host now, and
+    is on O(components[].container.network). With O(components[].container.present=false), it tells only whether
+    the container exists. It changes nothing about the container; the action plugins run
+    M(community.docker.docker_container) only when needed.
+  - A component that fails does not stop the others; the module then fails, naming each component that failed and
+    why, and still returns every component's result.
   - Talks to the Docker engine on its Unix socket, C(/var/run/docker.sock), with Python's standard library only.
   - Check mode changes nothing and runs no check; diff mode shows each changed file's old and new content, and each
     volume to create.
@@ -33,156 +40,230 @@ author:
   - data2ai training team (@data2ai)
 version_added: 1.2.0
 options:
-  path:
-    description: The component's configuration directory on the host. Required with O(directories) or O(files).
-    type: path
-  mode:
-    description: The mode of O(path), in octal.
-    type: str
-    default: '0755'
-  directories:
-    description: Directories inside O(path).
+  components:
+    description: The components, each brought about as described above.
     type: list
     elements: dict
-    default: []
+    required: true
     suboptions:
-      name:
-        description: The directory, relative to O(path).
-        type: str
-        required: true
+      path:
+        description: The component's configuration directory on the host. Required with O(components[].directories),
+          O(components[].files) or O(components[].absent).
+        type: path
       mode:
-        description: Its mode, in octal.
+        description: The mode of O(components[].path), in octal.
         type: str
         default: '0755'
-      exclusive:
-        description: Remove every entry of the directory that O(files) does not name.
-        type: bool
-        default: false
-  absent:
-    description:
-      - Files that must not be in O(path) (relative to it), such as a file a setting that is no longer set left, or
-        one an earlier version wrote. Each is removed, before any file is written, when it is there.
-    type: list
-    elements: str
-    default: []
-  files:
-    description: The files wanted, in the order they are written.
-    type: list
-    elements: dict
-    default: []
-    suboptions:
-      dest:
-        description: The file, relative to O(path); its directory must be O(path) or one of O(directories).
-        type: str
-        required: true
-      content:
-        description: The file's whole content, as text (UTF-8).
-        type: str
-        required: true
-      mode:
-        description: Its mode, in octal.
-        type: str
-        default: '0644'
-      validate:
-        description: The command that checks the new content (C(%s) is the path of a temporary file holding it)
-          before it replaces the live file. Run without a shell.
-        type: str
-  volumes:
-    description: Named volumes (local driver) that must exist.
-    type: list
-    elements: str
-    default: []
-  volume_labels:
-    description: The labels a volume of O(volumes) is created with.
-    type: dict
-    default: {}
-  container:
-    description: The container to read. Not given, no container is read.
-    type: dict
-    suboptions:
-      name:
-        description: The container's name.
-        type: str
-        required: true
-      image:
-        description: The image it must run, as a name the engine resolves (C(name:tag)) or an image ID.
-        type: str
-        required: true
-      labels:
-        description: Labels it must carry, with these values.
+      directories:
+        description: Directories inside O(components[].path).
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          name:
+            description: The directory, relative to O(components[].path).
+            type: str
+            required: true
+          mode:
+            description: Its mode, in octal.
+            type: str
+            default: '0755'
+          exclusive:
+            description: Remove every entry of the directory that O(components[].files) does not name.
+            type: bool
+            default: false
+      absent:
+        description:
+          - Files that must not be in O(components[].path) (relative to it), such as a file a setting that is no
+            longer set left, or
+            one an earlier version wrote. Each is removed, before any file is written, when it is there.
+        type: list
+        elements: str
+        default: []
+      files:
+        description: The files wanted, in the order they are written.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          dest:
+            description: The file, relative to O(components[].path); its directory must be O(components[].path) or
+              one of O(components[].directories).
+            type: str
+            required: true
+          content:
+            description: The file's whole content, as text (UTF-8).
+            type: str
+            required: true
+          mode:
+            description: Its mode, in octal.
+            type: str
+            default: '0644'
+          validate:
+            description: The command that checks the new content (C(%s) is the path of a temporary file holding it)
+              before it replaces the live file. Run without a shell.
+            type: str
+      volumes:
+        description: Named volumes (local driver) that must exist.
+        type: list
+        elements: str
+        default: []
+      volume_labels:
+        description: The labels a volume of O(components[].volumes) (and the helper of
+          O(components[].volume_owner)) is created with.
         type: dict
         default: {}
-      network:
-        description: The network it must be on.
-        type: str
+      volume_owner:
+        description:
+          - A volume the component's process must own (its image runs it as a user other than root). A one-shot
+            root container of O(components[].volume_owner.image), without network, hands the volume to
+            O(components[].volume_owner.owner) (C(chown -R)) when its top directory belongs to someone else.
+          - It runs only when the volume was created in this run or the container does not run (a container that
+            runs on its volume proves the ownership is right), and not in check mode.
+        type: dict
+        suboptions:
+          volume:
+            description: The volume.
+            type: str
+            required: true
+          owner:
+            description: The owner it must have, as C(uid:gid).
+            type: str
+            required: true
+          image:
+            description: An image with C(sh), C(stat) and C(chown) (the component's own may have no shell).
+            type: str
+            required: true
+          helper:
+            description: The one-shot container's name.
+            type: str
+            required: true
+      container:
+        description: The container to read. Not given, no container is read.
+        type: dict
+        suboptions:
+          name:
+            description: The container's name.
+            type: str
+            required: true
+          image:
+            description: The image it must run, as a name the engine resolves (C(name:tag)) or an image ID. Required
+              unless O(components[].container.present=false).
+            type: str
+          present:
+            description: Whether the container is wanted. V(false) for a component that is turned off, whose
+              container the action plugin removes when RV(components[].container_exists) says it is there.
+            type: bool
+            default: true
+          labels:
+            description: Labels it must carry, with these values.
+            type: dict
+            default: {}
+          network:
+            description: The network it must be on.
+            type: str
 """
 
 EXAMPLES = r"""
-- name: Prometheus's configuration, volume and container state (what stack_container's action plugin sends)
+- name: Prometheus's and Loki's configurations, volumes and container states (what the action plugins send)
   data2ai.grafana_stack.stack_component:
-    path: /opt/grafana-stack/prometheus
-    directories:
-      - {name: rules, exclusive: true}
-    files:
-      - dest: rules/node.yml
-        content: "{{ lookup('ansible.builtin.file', 'rules/node.yml') }}"
-        validate: promtool check rules %s
-      - dest: prometheus.yml
-        content: "{{ lookup('ansible.builtin.template', 'prometheus.yml.j2') }}"
-        validate: promtool check config %s
-    volumes: [prometheus_data]
-    container:
-      name: prometheus
-      image: prom/prometheus:v3.8.0
-      labels: {data2ai.grafana_stack.container_spec: 3f1c0e9a}
-      network: monitoring
+    components:
+      - path: /opt/grafana-stack/prometheus
+        directories:
+          - {name: rules, exclusive: true}
+        files:
+          - dest: rules/node.yml
+            content: "{{ lookup('ansible.builtin.file', 'rules/node.yml') }}"
+            validate: promtool check rules %s
+          - dest: prometheus.yml
+            content: "{{ lookup('ansible.builtin.template', 'prometheus.yml.j2') }}"
+            validate: promtool check config %s
+        volumes: [prometheus_data]
+        container:
+          name: prometheus
+          image: prom/prometheus:v3.8.0
+          labels: {data2ai.grafana_stack.container_spec: 3f1c0e9a}
+          network: monitoring
+      - path: /opt/grafana-stack/loki
+        files:
+          - {dest: config.yaml, content: "{{ lookup('ansible.builtin.template', 'config.yaml.j2') }}"}
+        volumes: [loki_data]
+        container: {name: loki, image: grafana/loki:3.7.0, network: monitoring}
 """
 
 RETURN = r"""
-directories_changed:
-  description: The directories (O(path) as C(.), the others relative to it) created or given another mode.
+components:
+  description: One result for each of O(components), in their order.
   returned: always
   type: list
-  elements: str
-files_changed:
-  description: The files (relative to O(path)) written or given another mode, in order.
-  returned: always
-  type: list
-  elements: str
-files_removed:
-  description: The entries removed from exclusive directories, and the files of O(absent) removed (relative to O(path)).
-  returned: always
-  type: list
-  elements: str
-volumes_changed:
-  description: The volumes of O(volumes) created (in check mode, to be created).
-  returned: always
-  type: list
-  elements: str
-container_current:
-  description: Whether the container of O(container) exists, runs, carries its labels, runs its image and is on
-    its network. False when O(container) is not given.
-  returned: always
-  type: bool
-container_differs:
-  description: Why the container is not current, in a few words (C(it does not exist), C(it is not running) ...).
-  returned: when O(container) is given and the container is not current
-  type: str
-container:
-  description: The container's inspect document, when it is current.
-  returned: when RV(container_current) is true
-  type: dict
+  elements: dict
+  contains:
+    changed:
+      description: Whether anything of this component changed (in check mode, would change).
+      type: bool
+    failed:
+      description: Whether this component failed; RV(components[].msg) says why.
+      type: bool
+    msg:
+      description: Why the component failed.
+      type: str
+      returned: when RV(components[].failed) is true
+    directories_changed:
+      description: The directories (O(components[].path) as C(.), the others relative to it) created or given
+        another mode.
+      type: list
+      elements: str
+    files_changed:
+      description: The files (relative to O(components[].path)) written or given another mode, in order.
+      type: list
+      elements: str
+    files_removed:
+      description: The entries removed from exclusive directories, and the files of O(components[].absent) removed
+        (relative to O(components[].path)).
+      type: list
+      elements: str
+    volumes_changed:
+      description: The volumes of O(components[].volumes) created (in check mode, to be created).
+      type: list
+      elements: str
+    volume_owner_changed:
+      description: Whether the volume of O(components[].volume_owner) was handed to its owner.
+      type: bool
+    container_current:
+      description: Whether the container of O(components[].container) exists, runs, carries its labels, runs its
+        image and is on its network. False when O(components[].container) is not given or not present.
+      type: bool
+    container_exists:
+      description: Whether the container of O(components[].container) exists.
+      type: bool
+    container_differs:
+      description: Why the container is not current, in a few words (C(it does not exist), C(it is not running)
+        ...).
+      type: str
+      returned: when O(components[].container) is given and the container is not current
+    container:
+      description: The container's inspect document, when it is current.
+      type: dict
+      returned: when RV(components[].container_current) is true
+    diff:
+      description: This component's diffs (in diff mode).
+      type: list
+      elements: dict
+      returned: in diff mode, when something changed
 """
 
 import os  # noqa: E402
+import shlex  # noqa: E402
 import shutil  # noqa: E402
 import stat  # noqa: E402
+import subprocess  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.common.text.converters import to_bytes, to_text  # noqa: E402
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils import docker_engine, file_modes  # noqa: E402
 
-ARGUMENT_SPEC = {
+COMPONENT_SPEC = {
     'path': {'type': 'path'},
     'mode': {'type': 'str', 'default': '0755'},
     'directories': {'type': 'list', 'elements': 'dict', 'default': [], 'options': {
@@ -199,12 +280,23 @@ ARGUMENT_SPEC = {
     'absent': {'type': 'list', 'elements': 'str', 'default': []},
     'volumes': {'type': 'list', 'elements': 'str', 'default': []},
     'volume_labels': {'type': 'dict', 'default': {}},
+    'volume_owner': {'type': 'dict', 'options': {
+        'volume': {'type': 'str', 'required': True},
+        'owner': {'type': 'str', 'required': True},
+        'image': {'type': 'str', 'required': True},
+        'helper': {'type': 'str', 'required': True},
+    }},
     'container': {'type': 'dict', 'options': {
         'name': {'type': 'str', 'required': True},
-        'image': {'type': 'str', 'required': True},
+        'image': {'type': 'str'},
+        'present': {'type': 'bool', 'default': True},
         'labels': {'type': 'dict', 'default': {}},
         'network': {'type': 'str'},
-    }},
+    }, 'required_if': [('present', True, ('image',))]},
+}
+
+ARGUMENT_SPEC = {
+    'components': {'type': 'list', 'elements': 'dict', 'required': True, 'options': COMPONENT_SPEC},
 }
 
 
@@ -360,6 +452,10 @@ class Files:
 # answers late, and community.docker's modules wait 60 s by default too.
 ENGINE_TIMEOUT = 60.0
 
+# How many components are handled at once: their checks start containers (promtool, amtool), which a 2-core host
+# runs about four at a time before they only queue.
+WORKERS = 4
+
 
 def ensure_volumes(names, labels, check, engine=docker_engine):
     """Creates the volumes of ``names`` that do not exist; returns the created names and their diffs."""
@@ -399,7 +495,7 @@ def container_differs(want, engine=docker_engine):
 
 
 def run(params, check, run_command, engine=docker_engine):
-    """The whole run: files, volumes, container state. Returns the result and the diffs."""
+    """One component: files, volumes, container state. Returns its result and its diffs."""
     if (params['directories'] or params['files'] or params['absent']) and not params['path']:
         raise FilesError('directories, files and absent need path')
     result, diffs = {'changed': False, 'directories_changed': [], 'files_changed': [], 'files_removed': []}, []
@@ -408,28 +504,90 @@ def run(params, check, run_command, engine=docker_engine):
     result['volumes_changed'], volume_diffs = ensure_volumes(params['volumes'], params['volume_labels'], check, engine)
     diffs.extend(volume_diffs)
     result['changed'] = result['changed'] or bool(result['volumes_changed'])
-    result['container_current'] = False
-    if params['container']:
-        differs, document = container_differs(params['container'], engine)
+    result.update(container_current=False, container_exists=False, volume_owner_changed=False)
+    want, document = params['container'], None
+    if want and not want['present']:
+        result['container_exists'] = engine.inspect_container(want['name'], timeout=ENGINE_TIMEOUT) is not None
+    elif want:
+        differs, document = container_differs(want, engine)
+        result['container_exists'] = document is not None
         if differs:
             result['container_differs'] = differs
         else:
             result.update(container_current=True, container=document)
+    owner = params.get('volume_owner')
+    state = (document or {}).get('State') or {}
+    if owner and not check and (owner['volume'] in result['volumes_changed'] or not state.get('Running')
+                                or state.get('Restarting')):
+        result['volume_owner_changed'] = hand_volume(owner, params['volume_labels'], engine)
+        result['changed'] = result['changed'] or result['volume_owner_changed']
     return result, diffs
+
+
+# The one-shot helper's script: it says whether it had to change the owner.
+OWNER_SCRIPT = ('if [ "$(stat -c %u:%g /data)" = "$OWNER" ]; then echo owner-ok; '
+                'else chown -R "$OWNER" /data && echo owner-changed; fi')
+
+
+def hand_volume(owner, labels, engine=docker_engine):
+    """Hands ``owner['volume']`` to ``owner['owner']`` through a one-shot root container; whether it changed."""
+    code, output = engine.run_once(
+        owner['helper'], owner['image'], ['/bin/sh', '-c', OWNER_SCRIPT], timeout=ENGINE_TIMEOUT * 5,
+        User='0', Env=[f"OWNER={owner['owner']}"], Labels={str(key): str(value) for key, value in labels.items()},
+        NetworkDisabled=True, HostConfig={'NetworkMode': 'none', 'Mounts': [
+            {'Type': 'volume', 'Source': owner['volume'], 'Target': '/data'}]})
+    if code != 0 or not ('owner-ok' in output or 'owner-changed' in output):
+        raise FilesError(f"handing volume {owner['volume']} to {owner['owner']} with {owner['image']} failed "
+                         f"(exit {code}): {' '.join(output.split())[-400:]}")
+    return 'owner-changed' in output
+
+
+def label(params):
+    """How a failure names the component: its configuration directory, else its container."""
+    return params['path'] or (params['container'] or {}).get('name') or 'volumes'
+
+
+def run_one(params, check, run_command, engine=docker_engine):
+    """One component's result, with its diffs under ``diff``; a failure is a result with ``failed`` and ``msg``."""
+    try:
+        result, diffs = run(params, check, run_command, engine)
+    except (FilesError, docker_engine.DockerEngineError) as error:
+        return {'changed': False, 'failed': True, 'msg': f'stack_component {label(params)}: {error}'}
+    except OSError as error:
+        return {'changed': False, 'failed': True,
+                'msg': f'stack_component {label(params)}: {error.strerror}: {error.filename}'}
+    result['failed'] = False
+    if diffs:
+        result['diff'] = diffs
+    return result
+
+
+def run_components(components, check, run_command, engine=docker_engine, workers=WORKERS):
+    """Every component, ``workers`` at a time; the results in the order of ``components``."""
+    if len(components) < 2:
+        return [run_one(params, check, run_command, engine) for params in components]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(lambda params: run_one(params, check, run_command, engine), components))
+
+
+def command_runner(command):
+    """Runs a check command without a shell (as AnsibleModule.run_command does), safely from several threads."""
+    done = subprocess.run(shlex.split(command), capture_output=True, text=True, errors='replace', check=False)
+    return done.returncode, done.stdout, done.stderr
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    where = module.params['path'] or (module.params['container'] or {}).get('name') or 'volumes'
-    try:
-        result, diffs = run(module.params, module.check_mode, module.run_command)
-    except (FilesError, docker_engine.DockerEngineError) as error:
-        module.fail_json(msg=f'stack_component {where}: {error}')
-    except OSError as error:
-        module.fail_json(msg=f'stack_component {where}: {error.strerror}: {error.filename}')
-    if module._diff and diffs:
-        result['diff'] = diffs
-    module.exit_json(**result)
+    components = module.params['components']
+    results = run_components(components, module.check_mode, command_runner)
+    if not module._diff:
+        for result in results:
+            result.pop('diff', None)
+    changed = any(result['changed'] for result in results)
+    failed = [result['msg'] for result in results if result['failed']]
+    if failed:
+        module.fail_json(msg='; '.join(failed), changed=changed, components=results)
+    module.exit_json(changed=changed, components=results)
 
 
 if __name__ == '__main__':

@@ -38,6 +38,11 @@ description:
     its configuration directory and volumes stay, so turning it on again resumes where it stopped.
   - The task changes when any step changes. RV(container_changed) tells a created or recreated container (which
     has read its new configuration already) from a changed file that needs the role's restart or reload handler.
+  - While the variable C(stack_containers_deferred) is true (site.yml sets it for the data and collection layers),
+    and not in check mode, the task only prepares its component on the controller (renders the templates, reads
+    the files, works out the container's options) and keeps it for M(data2ai.grafana_stack.stack_containers),
+    which applies every prepared component of the host in one run and notifies this task's handlers for the
+    components whose configuration changed. The task itself then changes nothing and returns RV(deferred).
 author:
   - data2ai training team (@data2ai)
 version_added: 1.1.0
@@ -144,6 +149,32 @@ options:
     type: list
     elements: str
     default: []
+  volume_owner:
+    description:
+      - A volume of O(volumes) that the component's process must own, because its image runs it as a user other
+        than root (Tempo's uid 10001 cannot create its directories in a volume root owns). The host side hands it
+        to O(volume_owner.owner) with a one-shot root container of O(volume_owner.image), without network, when
+        its top directory belongs to someone else (C(chown -R)).
+      - That check runs only when the volume is new or the container does not run (one that runs on its volume
+        proves the ownership is right), and not in check mode.
+    type: dict
+    suboptions:
+      volume:
+        description: The volume, one of O(volumes).
+        type: str
+        required: true
+      owner:
+        description: Its owner, as C(uid:gid).
+        type: str
+        required: true
+      image:
+        description: An image with C(sh), C(stat) and C(chown).
+        type: str
+        required: true
+      helper:
+        description: The one-shot container's name.
+        type: str
+        required: true
   enabled:
     description: Whether the component runs. V(false) removes its container (and only that).
     type: bool
@@ -167,6 +198,7 @@ notes:
     hand on the container - is not noticed while the container stays current. Remove the container, and the next
     run makes it again.
 seealso:
+  - module: data2ai.grafana_stack.stack_containers
   - module: data2ai.grafana_stack.stack_component
   - module: community.docker.docker_container
   - module: ansible.builtin.template
@@ -213,6 +245,10 @@ volumes_changed:
   returned: always
   type: list
   elements: str
+volume_owner_changed:
+  description: Whether the volume of O(volume_owner) was handed to its owner.
+  returned: always
+  type: bool
 container_changed:
   description: Whether the container was created, recreated, started, changed or (O(enabled=false)) removed.
   returned: always
@@ -224,6 +260,10 @@ container_skipped:
 container:
   description: The container's inspect document, as M(community.docker.docker_container) returns it (or as the
     host side read it, when the container was current).
-  returned: unless RV(container_skipped), or O(enabled=false)
+  returned: unless RV(container_skipped), O(enabled=false), or RV(deferred)
   type: dict
+deferred:
+  description: Whether the component was only prepared, for M(data2ai.grafana_stack.stack_containers) to apply.
+  returned: when true
+  type: bool
 """

@@ -31,7 +31,7 @@ CONTAINER = "community.docker.docker_container"
 
 
 def run(args: dict[str, Any], changed: set[str] = frozenset(), task_vars: dict | None = None,
-        fail: str | None = None, current: bool = False,
+        fail: str | None = None, current: bool = False, exists: bool = False,
         calls: list[tuple[str, dict]] | None = None) -> tuple[dict[str, Any], list[tuple[str, dict]]]:
     """Runs the plugin; the steps named in ``changed`` report a change, the one named ``fail`` fails. A changed
     stack_component reports every file and volume it was given as changed; ``current`` is what it says of the
@@ -42,14 +42,17 @@ def run(args: dict[str, Any], changed: set[str] = frozenset(), task_vars: dict |
         del task_vars
         calls.append((module_name, module_args))
         if module_name == FILES:
-            dests = [entry["dest"] for entry in module_args.get("files", [])] if FILES in changed else []
+            (component,) = module_args["components"]
+            calls[-1] = (FILES, component)
+            dests = [entry["dest"] for entry in component.get("files", [])] if FILES in changed else []
             result = {"changed": FILES in changed, "failed": fail == FILES, "files_changed": dests,
-                      "volumes_changed": module_args["volumes"] if FILES in changed else [],
+                      "volumes_changed": component.get("volumes", []) if FILES in changed else [],
                       "msg": "stack_component /srv/loki: config.yaml: failed to validate: line 3: unknown field",
-                      "diff": [{"before": "a", "after": "b"}] if dests else [], "container_current": current}
+                      "diff": [{"before": "a", "after": "b"}] if dests else [], "container_current": current,
+                      "container_exists": current or exists}
             if current:
                 result["container"] = {"Name": "from the host side"}
-            return result
+            return {"changed": result["changed"], "components": [result]}
         return {"changed": module_name in changed, "failed": module_name == fail, "msg": "refused",
                 "container": {"Name": module_args.get("name")}}
 
@@ -170,17 +173,17 @@ def test_the_plugins_own_container_options_cannot_be_overridden(option: str) -> 
         run({**ARGS, "container": {option: "x"}})
 
 
-@pytest.mark.parametrize("removed", [True, False])
-def test_a_component_turned_off_only_loses_its_container(removed: bool) -> None:
+@pytest.mark.parametrize("exists", [True, False])
+def test_a_component_turned_off_only_loses_its_container(exists: bool) -> None:
     """enabled=false: the container goes (its volumes and configuration stay), and no template of a component that
-    is off is rendered; a container that is already gone changes nothing."""
-    result, calls = run({**ARGS, "enabled": False},
-                        changed={CONTAINER} if removed else set())
-    assert calls == [(CONTAINER, {"name": "gst-loki", "state": "absent"})]
-    assert result["changed"] is removed and result["container_changed"] is removed
+    is off is rendered; a container that is already gone needs no docker_container run and changes nothing."""
+    result, calls = run({**ARGS, "enabled": False}, changed={CONTAINER}, exists=exists)
+    assert calls[0] == (FILES, {"container": {"name": "gst-loki", "present": False}})
+    assert calls[1:] == ([(CONTAINER, {"name": "gst-loki", "state": "absent"})] if exists else [])
+    assert result["changed"] is exists and result["container_changed"] is exists
     assert result["templates_changed"] == [] and result["volumes_changed"] == []
 
 
 def test_a_failed_removal_fails_the_task() -> None:
     with pytest.raises(AnsibleActionFail, match="gst-loki: removing the container: refused"):
-        run({**ARGS, "enabled": False}, fail=CONTAINER)
+        run({**ARGS, "enabled": False}, fail=CONTAINER, exists=True)

@@ -99,13 +99,39 @@ def test_the_layers_are_in_order_and_one_component_dumps_the_database() -> None:
     assert TABLE["log_collector_default"] in collectors and len(collectors) == 2
 
 
+def _deploy_block() -> list[dict]:
+    site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    return next(task for task in site[0]["tasks"] if task.get("name") == "Deploy the stack")["block"]
+
+
+def _imports(tasks: list[dict]) -> list[tuple[str, str]]:
+    found = []
+    for task in tasks:
+        if "block" in task:
+            found += _imports(task["block"])
+        elif "ansible.builtin.import_role" in task:
+            found.append((task["ansible.builtin.import_role"]["name"].rsplit(".", 1)[-1],
+                          task["ansible.builtin.import_role"].get("tasks_from", "main")))
+    return found
+
+
 def _site_imports() -> list[tuple[str, str]]:
     """The roles site.yml imports, in order, each with the task file it imports (main unless tasks_from)."""
-    site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
-    deploy = next(task for task in site[0]["tasks"] if task.get("name") == "Deploy the stack")
-    return [(task["ansible.builtin.import_role"]["name"].rsplit(".", 1)[-1],
-             task["ansible.builtin.import_role"].get("tasks_from", "main"))
-            for task in deploy["block"] if "ansible.builtin.import_role" in task]
+    return _imports(_deploy_block())
+
+
+def test_the_data_and_collection_containers_are_applied_in_one_step() -> None:
+    """Inside the deferred block every role's stack_container task only prepares its container, and the block's last
+    task applies them all: it holds the data and collection layers' components (the demo, which needs InfluxDB's
+    tokens, and Grafana come after it), and nothing that needs a server up."""
+    (layers,) = [task for task in _deploy_block() if "block" in task]
+    assert layers["vars"] == {"stack_containers_deferred": True}
+    assert "data2ai.grafana_stack.stack_containers" in layers["block"][-1]
+    assert layers["block"][-1]["register"] == "stack_containers_applied"
+    inside = _imports(layers["block"])
+    assert [role for role, _part in inside] == [
+        row["name"] for row in ROWS if row["layer"] in ("data", "collection") and row["name"] != "demo"]
+    assert all(part in ("main", "container") for _role, part in inside)
 
 
 def test_site_imports_the_components_in_the_order_of_the_table() -> None:

@@ -18,14 +18,13 @@ PLUGIN = "data2ai.grafana_stack.stack_container"
 SECRETS = "data2ai.grafana_stack.stack_secret_files"
 # Secret files a role writes with a task of its own, and why: Grafana's admin password matters on the first start
 # only (a change restarts nothing), its TLS key is copied from a file; the demo's token and a rotated InfluxDB
-# operator token exist once InfluxDB made them; PostgreSQL's password file of earlier versions goes only once the
-# container that mounted it is replaced.
+# operator token exist once InfluxDB made them.
 OWN_SECRET_FILES = {"grafana": ("admin_password", "tls_key"), "demo": ("influxdb_token",),
-                    "influxdb": ("admin_token",), "postgresql": ("password",)}
+                    "influxdb": ("admin_token",)}
 # What stack_container does for every component: no role's tasks may say it again.
 WRITTEN_ONCE = ("networks_cli_compatible", "docker_host_network_pending", "community.docker.docker_volume")
-# Tempo's special step: the volume exists before the one-shot container that hands it to Tempo's uid.
-OWN_STEPS = {"tempo": ("community.docker.docker_volume",)}
+# Steps a role may still write itself (none: Tempo's volume ownership is stack_container's volume_owner now).
+OWN_STEPS: dict[str, tuple[str, ...]] = {}
 
 
 def _tasks(role: str) -> list[dict]:
@@ -64,6 +63,20 @@ def test_a_handler_restarts_only_when_the_container_itself_did_not_change(role: 
     handlers = (yaml.safe_load(path.read_text()) or []) if path.exists() else []
     for handler in handlers:
         assert f"{role}_container.container_changed" in str(handler.get("when")), handler["name"]
+
+
+@pytest.mark.parametrize("role", COMPONENTS)
+def test_a_handler_another_task_notifies_also_skips_a_container_stack_containers_made(role: str) -> None:
+    """In site.yml the container task only prepares its container and stack_containers applies it later, so the
+    task's own result cannot tell a made container; stack_containers notifies only for containers it did not make,
+    but a handler notified by another task (the secret files) must ask stack_containers' result too."""
+    path = ROLES_DIR / role / "handlers" / "main.yml"
+    handlers = (yaml.safe_load(path.read_text()) or []) if path.exists() else []
+    other = {str(task.get("notify")) for task in _walk(_tasks(role)) if task.get("notify") and PLUGIN not in task}
+    for handler in handlers:
+        if handler["name"] in other and role != "grafana":  # grafana is applied by its own task, not deferred
+            assert f"{role}_container_name not in (stack_containers_applied.recreated | default([]))" in \
+                handler["when"], handler["name"]
 
 
 # Roles whose own steps after the container need its handlers run first: Grafana's API calls, PostgreSQL's roles.

@@ -11,10 +11,13 @@ from typing import Any
 import pytest
 from ansible_collections.data2ai.grafana_stack.plugins.modules.stack_component import (
     ARGUMENT_SPEC,
+    COMPONENT_SPEC,
     Files,
     FilesError,
+    command_runner,
     container_differs,
     run,
+    run_components,
 )
 
 
@@ -166,11 +169,11 @@ class Engine:
         return self.images.get(name)
 
 
-WANT = {"name": "gst-loki", "image": "loki:3", "labels": SPEC, "network": "monitoring"}
+WANT = {"name": "gst-loki", "image": "loki:3", "labels": SPEC, "network": "monitoring", "present": True}
 
 
 def host_params(**overrides: Any) -> dict[str, Any]:
-    base = {key: spec.get("default") for key, spec in ARGUMENT_SPEC.items()}
+    base = {key: spec.get("default") for key, spec in COMPONENT_SPEC.items()}
     base.update(volumes=["gst-loki_data"], volume_labels={"test": "1"}, container=WANT)
     base.update(overrides)
     return base
@@ -253,3 +256,96 @@ def test_an_absent_entry_that_cannot_be_meant_is_refused(tmp_path: Path, absent:
     reconcile(target)
     with pytest.raises(FilesError, match=message):
         reconcile(target, absent=absent)
+
+
+def test_a_component_turned_off_only_has_its_container_looked_up() -> None:
+    engine = Engine(volumes=("gst-loki_data",))
+    gone = {"name": "gst-loki", "image": None, "labels": {}, "network": None, "present": False}
+    result = run(host_params(volumes=[], container=gone), False, Checker(), engine)[0]
+    assert result["container_exists"] is True and result["container_current"] is False
+    assert not result["changed"] and "container_differs" not in result
+    engine.container = None
+    assert run(host_params(volumes=[], container=gone), False, Checker(), engine)[0]["container_exists"] is False
+
+
+def test_components_are_applied_together_and_one_that_fails_does_not_stop_the_others(tmp_path: Path) -> None:
+    """Several components in one run: each gets its own result in the order given; a refused file fails only its
+    own component, which says where and why."""
+    engine = Engine(volumes=("gst-loki_data",))
+    first, second = (host_params(**params(tmp_path / name)) for name in ("prometheus", "tempo"))
+    bad = host_params(**params(tmp_path / "loki", files=[
+        {"dest": "main.yml", "content": "refuse\n", "mode": "0644", "validate": "check %s"}], directories=[]))
+    results = run_components([first, bad, second], False, Checker(refuse="refuse"), engine, workers=2)
+    assert [result["failed"] for result in results] == [False, True, False]
+    assert results[0]["files_changed"] == results[2]["files_changed"] == ["rules/a.yml", "main.yml"]
+    assert results[1]["msg"].startswith(f"stack_component {tmp_path / 'loki'}: main.yml: failed to validate")
+    assert not (tmp_path / "loki" / "main.yml").exists()
+    assert "diff" in results[0] and "diff" not in results[1]
+    again = run_components([first, second], False, Checker(), engine)
+    assert [result["changed"] for result in again] == [False, False] and "diff" not in again[0]
+
+
+def test_the_components_option_checks_each_component() -> None:
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+    validator = ArgumentSpecValidator(ARGUMENT_SPEC)
+    assert not validator.validate({"components": [{"container": {"name": "a", "present": False}}]}).error_messages
+    errors = validator.validate({"components": [{"container": {"name": "a"}}]}).error_messages
+    assert any("image" in message for message in errors)
+
+
+def test_a_check_command_runs_without_a_shell_and_reports_its_output() -> None:
+    assert command_runner("sh -c 'echo out; echo err >&2; exit 3'") == (3, "out\n", "err\n")
+    assert command_runner("echo 'a; b' $HOME")[1] == "a; b $HOME\n"
+
+
+class OwnerEngine(Engine):
+    """An engine whose one-shot containers run the ownership script against a volume owner kept in memory."""
+
+    def __init__(self, owner: str = "0:0", code: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.owner, self.code, self.runs = owner, code, []
+
+    def run_once(self, name: str, image: str, command: list[str], timeout: float, **config: Any) -> tuple[int, str]:
+        self.runs.append({"name": name, "image": image, "command": command, **config})
+        if self.code:
+            return self.code, "chown: /data: Operation not permitted\n"
+        wanted = config["Env"][0].split("=", 1)[1]
+        if self.owner == wanted:
+            return 0, "owner-ok\n"
+        self.owner = wanted
+        return 0, "owner-changed\n"
+
+
+OWNER = {"volume": "gst-tempo_data", "owner": "10001:10001", "image": "busybox:1.37", "helper": "gst-tempo-owner"}
+
+
+def test_a_new_volume_is_handed_to_the_components_user_by_a_one_shot_root_container() -> None:
+    engine = OwnerEngine()
+    engine.container = None
+    result = run(host_params(volumes=["gst-tempo_data"], volume_owner=OWNER), False, Checker(), engine)[0]
+    assert result["volume_owner_changed"] is True and result["changed"] is True and engine.owner == "10001:10001"
+    (helper,) = engine.runs
+    assert helper["name"] == "gst-tempo-owner" and helper["image"] == "busybox:1.37" and helper["User"] == "0"
+    assert helper["HostConfig"] == {"NetworkMode": "none", "Mounts": [
+        {"Type": "volume", "Source": "gst-tempo_data", "Target": "/data"}]}
+    assert helper["Labels"] == {"test": "1"} and helper["command"][:2] == ["/bin/sh", "-c"]
+    # The container still does not run: the check runs again, finds the owner right and changes nothing.
+    result = run(host_params(volumes=["gst-tempo_data"], volume_owner=OWNER), False, Checker(), engine)[0]
+    assert result["volume_owner_changed"] is False and not result["changed"] and len(engine.runs) == 2
+
+
+def test_a_running_container_or_check_mode_runs_no_ownership_check() -> None:
+    engine = OwnerEngine(volumes=("gst-tempo_data",))
+    result = run(host_params(volumes=["gst-tempo_data"], volume_owner=OWNER), False, Checker(), engine)[0]
+    assert result["container_current"] and not result["volume_owner_changed"] and engine.runs == []
+    engine.container = None
+    run(host_params(volumes=["gst-tempo_data"], volume_owner=OWNER), True, Checker(), engine)
+    assert engine.runs == []
+
+
+def test_a_failed_ownership_check_fails_with_the_helpers_output() -> None:
+    engine = OwnerEngine(code=1)
+    engine.container = None
+    with pytest.raises(FilesError, match=r"handing volume gst-tempo_data to 10001:10001 with busybox:1.37 failed "
+                                         r"\(exit 1\): chown: /data: Operation not permitted"):
+        run(host_params(volumes=["gst-tempo_data"], volume_owner=OWNER), False, Checker(), engine)
