@@ -138,29 +138,45 @@ def empty_result():
             'container_skipped': False}
 
 
+def empty_secrets_result():
+    return {'changed': False, 'directory_changed': False, 'files_changed': [], 'files_removed': []}
+
+
 class StackComponents(ActionBase):
     """Applies prepared components (see ``_prepare``): one stack_component run on the host for all of them, then
     community.docker.docker_container for each container that is not current."""
 
     def _apply(self, plans, task_vars):
-        """The result of each plan, in order, and the failures (one line each)."""
-        results = [empty_result() for _plan in plans]
+        """The result of each plan, in order, and the failures (one line each). A plan is a prepared container (of
+        stack_container) or a prepared secret directory (of stack_secret_files, ``kind: secrets``)."""
+        results = [empty_result() if plan.get('kind') != 'secrets' else empty_secrets_result() for plan in plans]
         failures = []
         if not plans:
             return results, failures
-        host = self._execute_module(
-            module_name='data2ai.grafana_stack.stack_component', task_vars=task_vars,
-            module_args={'components': [plan['component'] for plan in plans]})
-        answers = host.get('components')
-        if not isinstance(answers, list) or len(answers) != len(plans):
+        secrets = [index for index, plan in enumerate(plans) if plan.get('kind') == 'secrets']
+        containers = [index for index, plan in enumerate(plans) if plan.get('kind') != 'secrets']
+        module_args = {'components': [plans[index]['component'] for index in containers]}
+        if secrets:
+            module_args['secret_files'] = [plans[index]['params'] for index in secrets]
+        host = self._execute_module(module_name='data2ai.grafana_stack.stack_component', task_vars=task_vars,
+                                    module_args=module_args)
+        answers, secret_answers = host.get('components'), host.get('secret_files') or []
+        if not isinstance(answers, list) or len(answers) != len(containers) or len(secret_answers) != len(secrets):
             detail = ': '.join(str(host[key]).strip() for key in ('msg', 'stderr') if host.get(key))
             names = ', '.join(plan['name'] for plan in plans)
             raise AnsibleActionFail(f'stack_container {names}: host side: {detail}', result=host)
-        for plan, answer, result in zip(plans, answers, results):
+        for index, answer in zip(secrets, secret_answers):
+            results[index].update({key: answer[key] for key in empty_secrets_result() if key in answer})
+            if answer.get('diff'):
+                results[index]['diff'] = list(answer['diff'])
+            if answer.get('failed'):
+                results[index].update(failed=True, msg=answer.get('msg', ''))
+                failures.append(answer.get('msg', ''))
+        for index, answer in zip(containers, answers):
             try:
-                self._fold(plan, answer, result, task_vars)
+                self._fold(plans[index], answer, results[index], task_vars)
             except AnsibleActionFail as failure:
-                result.update(failed=True, msg=str(failure.message))
+                results[index].update(failed=True, msg=str(failure.message))
                 failures.append(str(failure.message))
         return results, failures
 

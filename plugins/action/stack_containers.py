@@ -31,12 +31,16 @@ class ActionModule(StackComponents):
         for plan, done in zip(plans, applied):
             diffs.extend(done.pop('diff', []))
             # A container made or remade in this run has read its configuration; a running one must restart or
-            # reload, which its role's handlers do.
-            if done['changed'] and not done['container_changed'] and not done.get('failed'):
+            # reload, which its role's handlers do. Changed secret files notify their task's handlers, which skip a
+            # container made in this run themselves (they read `recreated`).
+            if done['changed'] and not done.get('container_changed') and not done.get('failed'):
                 notified.extend(name for name in plan['notify'] if name not in notified)
+        containers = [(plan, done) for plan, done in zip(plans, applied) if plan.get('kind') != 'secrets']
         result.update(changed=any(done['changed'] for done in applied),
-                      containers={plan['name']: done for plan, done in zip(plans, applied)},
-                      recreated=[plan['name'] for plan, done in zip(plans, applied) if done['container_changed']],
+                      containers={plan['name']: done for plan, done in containers},
+                      secret_files={plan['name']: done for plan, done in zip(plans, applied)
+                                    if plan.get('kind') == 'secrets'},
+                      recreated=[plan['name'] for plan, done in containers if done['container_changed']],
                       notified=notified)
         if diffs:
             result['diff'] = diffs

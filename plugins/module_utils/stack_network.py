@@ -24,5 +24,7 @@ def subnet(text):
 
 
 def gateway(text):
-    """The first host address of the subnet, the gateway Docker would pick itself ("172.20.0.0/16" -> "172.20.0.1")."""
-    return str(subnet(text).network_address + 1)
+    """The first host address of the subnet, the gateway Docker would pick itself ("172.20.0.0/16" -> "172.20.0.1").
+    ``text`` may also be the network ``subnet`` returned."""
+    network = text if isinstance(text, ipaddress.IPv4Network) else subnet(text)
+    return str(network.network_address + 1)

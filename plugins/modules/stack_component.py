@@ -40,11 +40,55 @@ author:
   - data2ai training team (@data2ai)
 version_added: 1.2.0
 options:
+  secret_files:
+    description:
+      - Secret directories, each brought about as M(data2ai.grafana_stack.stack_secret_files) does with these
+        options, one after the other and before the components (whose containers read them). Their contents never
+        appear in the result or the diff.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: The directory of the secret files.
+        type: path
+        required: true
+      mode:
+        description: The mode of O(secret_files[].path), in octal.
+        type: str
+        default: '0700'
+      owner:
+        description: The owner of the files and, unless O(secret_files[].directory_owner) says otherwise, of the
+          directory.
+        type: str
+      group:
+        description: The group of the files and, unless O(secret_files[].directory_group) says otherwise, of the
+          directory.
+        type: str
+      directory_owner:
+        description: The owner of the directory.
+        type: str
+      directory_group:
+        description: The group of the directory.
+        type: str
+      file_mode:
+        description: The mode of each file, in octal.
+        type: str
+        default: '0400'
+      files:
+        description: The files wanted, each name with its whole content. Never shown.
+        type: dict
+        default: {}
+      remove:
+        description: Shell patterns of file names removed unless O(secret_files[].files) names them.
+        type: list
+        elements: str
+        default: []
   components:
     description: The components, each brought about as described above.
     type: list
     elements: dict
-    required: true
+    default: []
     suboptions:
       path:
         description: The component's configuration directory on the host. Required with O(components[].directories),
@@ -192,6 +236,12 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+secret_files:
+  description: One result for each of O(secret_files), in their order, as M(data2ai.grafana_stack.stack_secret_files)
+    returns it (names, never contents), with C(failed), and C(msg) when it failed.
+  returned: always
+  type: list
+  elements: dict
 components:
   description: One result for each of O(components), in their order.
   returned: always
@@ -261,7 +311,11 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible.module_utils.common.text.converters import to_bytes, to_text  # noqa: E402
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils import docker_engine, file_modes  # noqa: E402
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils import (  # noqa: E402
+    docker_engine,
+    file_modes,
+    secret_files,
+)
 
 COMPONENT_SPEC = {
     'path': {'type': 'path'},
@@ -296,7 +350,10 @@ COMPONENT_SPEC = {
 }
 
 ARGUMENT_SPEC = {
-    'components': {'type': 'list', 'elements': 'dict', 'required': True, 'options': COMPONENT_SPEC},
+    # no_log on its contents (files), not on the directories' names and modes
+    'secret_files': {'type': 'list', 'elements': 'dict', 'default': [], 'no_log': False,
+                     'options': secret_files.ARGUMENT_SPEC},
+    'components': {'type': 'list', 'elements': 'dict', 'default': [], 'options': COMPONENT_SPEC},
 }
 
 
@@ -576,18 +633,35 @@ def command_runner(command):
     return done.returncode, done.stdout, done.stderr
 
 
+def run_secret_files(directories, check):
+    """Each secret directory of ``directories`` (stack_secret_files' options), one after the other; a failure is a
+    result with ``failed`` and a ``msg`` that names the directory and never a content."""
+    results = []
+    for params in directories:
+        try:
+            result = secret_files.apply(params, check)
+        except secret_files.SecretFilesError as error:
+            result = {'changed': False, 'msg': str(error), 'failed': True}
+        result.setdefault('failed', False)
+        if result.get('diff'):
+            result['diff'] = [result['diff']]
+        results.append(result)
+    return results
+
+
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    components = module.params['components']
-    results = run_components(components, module.check_mode, command_runner)
+    # The secret files first: the containers read them.
+    secrets = run_secret_files(module.params['secret_files'], module.check_mode)
+    results = run_components(module.params['components'], module.check_mode, command_runner)
     if not module._diff:
-        for result in results:
+        for result in secrets + results:
             result.pop('diff', None)
-    changed = any(result['changed'] for result in results)
-    failed = [result['msg'] for result in results if result['failed']]
+    changed = any(result['changed'] for result in secrets + results)
+    failed = [result['msg'] for result in secrets + results if result['failed']]
     if failed:
-        module.fail_json(msg='; '.join(failed), changed=changed, components=results)
-    module.exit_json(changed=changed, components=results)
+        module.fail_json(msg='; '.join(failed), changed=changed, secret_files=secrets, components=results)
+    module.exit_json(changed=changed, secret_files=secrets, components=results)
 
 
 if __name__ == '__main__':

@@ -183,7 +183,7 @@ class Host:
             self.subnet = stack_network.subnet(params['subnet'])
         except ValueError as error:
             raise HostError(f'docker_host_subnet (stack_subnet) must be an IPv4 CIDR: {error}') from None
-        self.gateway = stack_network.gateway(params['subnet'])
+        self.gateway = stack_network.gateway(self.subnet)
 
     def run(self):
         if not self.ensure_engine():

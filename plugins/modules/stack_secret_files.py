@@ -20,6 +20,12 @@ description:
   - The task changes only when the directory, a file's content, mode or owner, or a removal changes anything.
   - The contents never appear in the task's result, its diff or its logged arguments (O(files) is a C(no_log)
     option), so the task needs no C(no_log) of its own and still shows its diff.
+  - While the variable C(stack_containers_deferred) is true (site.yml sets it for the data and collection layers),
+    and not in check mode, the task only checks its options and keeps the directory for
+    M(data2ai.grafana_stack.stack_containers), which writes it in its one run on the host, before the containers,
+    and notifies this task's handlers when it changed. The task itself then changes nothing and returns
+    C(deferred=true). The kept directory, contents included, waits in a file of mode 0600 in the ansible-playbook
+    run's own private temporary directory on the controller, and is removed when it is applied.
 author:
   - data2ai training team (@data2ai)
 version_added: 1.1.0
@@ -106,153 +112,18 @@ files_removed:
   elements: str
 """
 
-import fnmatch  # noqa: E402
-import grp  # noqa: E402
-import os  # noqa: E402
-import pwd  # noqa: E402
-import stat  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible.module_utils.common.text.converters import to_bytes, to_text  # noqa: E402
-from ansible_collections.data2ai.grafana_stack.plugins.module_utils import file_modes  # noqa: E402
-
-ARGUMENT_SPEC = {
-    'path': {'type': 'path', 'required': True},
-    'mode': {'type': 'str', 'default': '0700'},
-    'owner': {'type': 'str'},
-    'group': {'type': 'str'},
-    'directory_owner': {'type': 'str'},
-    'directory_group': {'type': 'str'},
-    'file_mode': {'type': 'str', 'default': '0400'},
-    'files': {'type': 'dict', 'default': {}, 'no_log': True},
-    'remove': {'type': 'list', 'elements': 'str', 'default': []},
-}
-
-
-class SecretFilesError(Exception):
-    """A problem with the task's arguments or the host, told in one line without any content."""
-
-
-def octal_mode(text, option):
-    try:
-        return file_modes.octal_mode(text, option)
-    except ValueError as error:
-        raise SecretFilesError(str(error)) from None
-
-
-def account_id(value, database, kind):
-    """A numeric id as it is, a name through ``database`` (pwd or grp); None (left as it is) is -1, as for chown."""
-    if value is None:
-        return -1
-    if str(value).isdigit():
-        return int(value)
-    try:
-        return (database.getpwnam(value).pw_uid if database is pwd else database.getgrnam(value).gr_gid)
-    except KeyError:
-        raise SecretFilesError(f'{kind} {value!r} is no {kind} on the host') from None
-
-
-def describe(name, mode, uid, gid):
-    return f'{name} mode={mode:04o} owner={uid} group={gid}'
-
-
-def reconcile(params, check):
-    """Brings the directory and files of ``params`` (the module's arguments) about; the result never holds content."""
-    path = params['path']
-    mode = octal_mode(params['mode'], 'mode')
-    file_mode = octal_mode(params['file_mode'], 'file_mode')
-    uid, gid = account_id(params['owner'], pwd, 'user'), account_id(params['group'], grp, 'group')
-    dir_uid = account_id(params['directory_owner'], pwd, 'user') if params.get('directory_owner') is not None else uid
-    dir_gid = account_id(params['directory_group'], grp, 'group') if params.get('directory_group') is not None else gid
-    wanted = {}
-    for name, content in (params['files'] or {}).items():
-        name = to_text(name)
-        if not name or '/' in name or name in ('.', '..'):
-            raise SecretFilesError(f'the keys of files must be plain file names, not {name!r}')
-        wanted[name] = to_bytes(to_text(content, errors='surrogate_or_strict'), errors='surrogate_or_strict')
-
-    result = {'changed': False, 'directory_changed': False, 'files_changed': [], 'files_removed': []}
-    before, after = [], []
-
-    st = file_modes.lstat_or_none(path)
-    if st is not None and not stat.S_ISDIR(st.st_mode):
-        raise SecretFilesError(f'{path} exists and is not a directory')
-    if st is None:
-        result['directory_changed'] = True
-        before.append(f'{path}/ absent')
-        after.append(describe(path + '/', mode, dir_uid if dir_uid != -1 else os.geteuid(),
-                              dir_gid if dir_gid != -1 else os.getegid()))
-        if not check:
-            os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-            os.mkdir(path, 0o700)
-            os.chown(path, dir_uid, dir_gid)
-            os.chmod(path, mode)
-    elif file_modes.attributes_differ(st, mode, dir_uid, dir_gid):
-        result['directory_changed'] = True
-        before.append(describe(path + '/', stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid))
-        after.append(describe(path + '/', mode, dir_uid if dir_uid != -1 else st.st_uid,
-                              dir_gid if dir_gid != -1 else st.st_gid))
-        if not check:
-            os.chown(path, dir_uid, dir_gid)
-            os.chmod(path, mode)
-
-    for name, data in wanted.items():
-        target = os.path.join(path, name)
-        current = None
-        file_st = file_modes.lstat_or_none(target) if st is not None else None
-        if file_st is not None and not stat.S_ISREG(file_st.st_mode):
-            raise SecretFilesError(f'{target} exists and is not a regular file')
-        if file_st is not None:
-            with open(target, 'rb') as handle:
-                current = handle.read()
-        content_differs = current != data
-        if not content_differs and not file_modes.attributes_differ(file_st, file_mode, uid, gid):
-            continue
-        result['files_changed'].append(name)
-        new_uid = uid if uid != -1 else (file_st.st_uid if file_st else os.geteuid())
-        new_gid = gid if gid != -1 else (file_st.st_gid if file_st else os.getegid())
-        before.append(describe(name, stat.S_IMODE(file_st.st_mode), file_st.st_uid, file_st.st_gid)
-                      if file_st else f'{name} absent')
-        after.append(describe(name, file_mode, new_uid, new_gid)
-                     + (' content changed' if content_differs and file_st else ''))
-        if check:
-            continue
-        if content_differs:
-            file_modes.write_atomically(target, data, file_mode, uid, gid)
-        else:
-            os.chmod(target, file_mode)
-            os.chown(target, uid, gid)
-
-    if params['remove'] and st is not None:
-        for name in sorted(os.listdir(path)):
-            target = os.path.join(path, name)
-            if name in wanted or not any(fnmatch.fnmatchcase(name, pattern) for pattern in params['remove']):
-                continue
-            if os.path.isdir(target) and not os.path.islink(target):
-                continue
-            result['files_removed'].append(name)
-            before.append(f'{name} present')
-            after.append(f'{name} absent')
-            if not check:
-                os.unlink(target)
-
-    result['changed'] = bool(result['directory_changed'] or result['files_changed'] or result['files_removed'])
-    if result['changed']:
-        result['diff'] = {'before_header': path, 'after_header': path,
-                          'before': ''.join(line + '\n' for line in before),
-                          'after': ''.join(line + '\n' for line in after)}
-    return result
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils import secret_files  # noqa: E402
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.secret_files import ARGUMENT_SPEC  # noqa: E402
 
 
 def main():
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     try:
-        result = reconcile(module.params, module.check_mode)
-    except SecretFilesError as error:
-        module.fail_json(msg=f'stack_secret_files {module.params["path"]}: {error}')
-    except OSError as error:
-        # strerror and the file name only: never the data being written.
-        module.fail_json(msg=f'stack_secret_files {module.params["path"]}: {error.strerror}: {error.filename}')
+        result = secret_files.apply(module.params, module.check_mode)
+    except secret_files.SecretFilesError as error:
+        # the directory, strerror and the file name only: never the data being written.
+        module.fail_json(msg=str(error))
     if not module._diff:
         result.pop('diff', None)
     module.exit_json(**result)

@@ -113,8 +113,39 @@ def write_local_inventory(workdir: Path, host_vars: dict[str, Any]) -> Path:
     return path
 
 
+def deferred_roles() -> set[str]:
+    """The roles site.yml imports whole inside its block that sets stack_containers_deferred: their container tasks
+    only prepare, and the block's stack_containers task applies them (PostgreSQL's and InfluxDB's container parts are
+    there too, but their roles' main.yml goes on to steps that need the server up)."""
+    site = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text())
+    deploy = next(task for task in site[0]["tasks"] if task.get("name") == "Deploy the stack")
+    block = next(task for task in deploy["block"] if (task.get("vars") or {}).get("stack_containers_deferred"))
+    return {task["ansible.builtin.import_role"]["name"].rsplit(".", 1)[-1] for task in block["block"]
+            if "ansible.builtin.import_role" in task and "tasks_from" not in task["ansible.builtin.import_role"]}
+
+
+def role_tasks(roles: list[str]) -> list[dict[str, Any]]:
+    """The roles' imports as site.yml runs them: each run of roles that site.yml defers is one block whose container
+    tasks only prepare, ending with stack_containers, which applies them; the others apply their own containers."""
+    tasks: list[dict[str, Any]] = []
+    deferred = deferred_roles()
+    for role in roles:
+        task = {"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
+        if role not in deferred:
+            tasks.append(task)
+            continue
+        if not (tasks and "block" in tasks[-1]):
+            tasks.append({"name": "Roles whose containers are applied together, as in site.yml",
+                          "vars": {"stack_containers_deferred": True}, "block": [
+                              {"name": "Apply the prepared containers", "register": "stack_containers_applied",
+                               "data2ai.grafana_stack.stack_containers": None}]})
+        tasks[-1]["block"].insert(-1, task)
+    return tasks
+
+
 def roles_play(name: str, images: list[str], roles: list[str]) -> list[dict[str, Any]]:
-    """A play on localhost: docker_host with these local images (never pulled), then the collection's roles."""
+    """A play on localhost: docker_host with these local images (never pulled), then the collection's roles, with
+    their containers applied as site.yml applies them (``role_tasks``)."""
     return [{
         "name": name,
         "hosts": "localhost",
@@ -124,8 +155,7 @@ def roles_play(name: str, images: list[str], roles: list[str]) -> list[dict[str,
             {"name": "Docker engine and the test network", "ansible.builtin.import_role": {
                 "name": "data2ai.grafana_stack.docker_host"},
              "vars": {"docker_host_required_images": images, "docker_host_pull_missing": False}},
-            *({"name": f"Role {role}", "ansible.builtin.import_role": {"name": f"data2ai.grafana_stack.{role}"}}
-              for role in roles),
+            *role_tasks(roles),
             # As site.yml does after each layer: the roles' handlers run before any task added after them.
             {"name": "Apply the roles' changed configurations", "ansible.builtin.meta": "flush_handlers"},
         ],

@@ -15,10 +15,15 @@ import pytest
 from ansible.errors import AnsibleActionFail
 from ansible.playbook.task import Task
 from ansible.plugins.action import ActionBase
-from ansible_collections.data2ai.grafana_stack.plugins.action import stack_container, stack_containers
+from ansible_collections.data2ai.grafana_stack.plugins.action import (
+    stack_container,
+    stack_containers,
+    stack_secret_files,
+)
 
 FILES = "data2ai.grafana_stack.stack_component"
 CONTAINER = "community.docker.docker_container"
+SECRETS = "data2ai.grafana_stack.stack_secret_files"
 DEFERRED = {"stack_containers_deferred": True, "inventory_hostname": "vm1"}
 
 
@@ -37,12 +42,27 @@ class Host:
         self.changed, self.current, self.refused, self.exists = set(changed), set(current), set(refused), set(exists)
         self.calls: list[tuple[str, Any]] = []
 
+    def secrets(self, directories: list[dict]) -> list[dict]:
+        """A secret directory whose path is in ``changed`` changed its files, one in ``refused`` failed."""
+        return [{"changed": True, "failed": False, "directory_changed": False, "files_changed": sorted(params["files"]),
+                 "files_removed": [], "diff": [{"after": "names only"}]} if params["path"] in self.changed else
+                {"changed": False, "failed": True, "msg": f"stack_secret_files {params['path']}: refused"}
+                if params["path"] in self.refused else
+                {"changed": False, "failed": False, "directory_changed": False, "files_changed": [],
+                 "files_removed": []} for params in directories]
+
     def __call__(self, module_name: str, module_args: dict, task_vars: dict) -> dict:
         del task_vars
         if module_name == CONTAINER:
             self.calls.append((CONTAINER, module_args["name"], module_args.get("state")))
             return {"changed": True, "container": {"Name": module_args["name"]}}
+        if module_name == SECRETS:
+            self.calls.append((SECRETS, module_args["path"]))
+            return self.secrets([module_args])[0]
         self.calls.append((FILES, [component["container"]["name"] for component in module_args["components"]]))
+        secrets = self.secrets(module_args.get("secret_files", []))
+        if secrets:
+            self.calls.append(("secret_files", [params["path"] for params in module_args["secret_files"]]))
         answers = []
         for component in module_args["components"]:
             name = component["container"]["name"]
@@ -54,7 +74,8 @@ class Host:
                             "files_removed": [], "volumes_changed": [], "container_current": name in self.current,
                             "container_exists": name in self.current or name in self.exists,
                             "diff": [{"after": name}] if changed else []})
-        return {"changed": any(answer["changed"] for answer in answers), "components": answers}
+        return {"changed": any(answer["changed"] for answer in answers + secrets), "components": answers,
+                "secret_files": secrets}
 
 
 def plugin(module, task_args: dict[str, Any], notify: list[str] | None = None, check: bool = False):
@@ -172,3 +193,40 @@ def test_the_plans_live_in_the_runs_private_directory() -> None:
     directory = stack_container.plan_dir({"inventory_hostname": "vm1"})
     assert directory.startswith(stack_container.C.DEFAULT_LOCAL_TMP + os.sep)
     assert "vm1" not in directory and directory != stack_container.plan_dir({"inventory_hostname": "vm2"})
+
+
+SECRET_ARGS = {"path": "/srv/redis/secrets", "owner": "999", "file_mode": "0600", "files": {"auth.conf": "pw"}}
+
+
+def test_secret_files_are_applied_in_the_same_host_run_before_the_containers() -> None:
+    """Deferred, stack_secret_files keeps its directory for stack_containers, which writes it in the one host run;
+    changed secrets notify their task's handlers (which skip a container made in the run themselves)."""
+    host = Host(changed={"/srv/redis/secrets"}, current={"redis"})
+    prepared = run(stack_secret_files, host, SECRET_ARGS, DEFERRED, notify=["Restart redis"])
+    assert prepared["deferred"] and not prepared["changed"] and host.calls == []
+    prepare(host, "redis")
+    result = run(stack_containers, host, {}, DEFERRED)
+    assert host.calls == [(FILES, ["redis"]), ("secret_files", ["/srv/redis/secrets"])]
+    assert result["changed"] and result["notified"] == ["Restart redis"]
+    assert result["secret_files"]["secrets /srv/redis/secrets"]["files_changed"] == ["auth.conf"]
+    assert result["containers"]["redis"]["changed"] is False and result["diff"] == [{"after": "names only"}]
+
+
+def test_unchanged_secrets_notify_nothing_and_a_failed_directory_fails_the_task() -> None:
+    host = Host(current={"redis"})
+    run(stack_secret_files, host, SECRET_ARGS, DEFERRED, notify=["Restart redis"])
+    prepare(host, "redis")
+    result = run(stack_containers, host, {}, DEFERRED)
+    assert not result["changed"] and result["notified"] == []
+    host = Host(refused={"/srv/redis/secrets"}, current={"redis"})
+    run(stack_secret_files, host, SECRET_ARGS, DEFERRED, notify=["Restart redis"])
+    with pytest.raises(AnsibleActionFail, match="stack_secret_files /srv/redis/secrets: refused"):
+        run(stack_containers, host, {}, DEFERRED)
+
+
+def test_secret_files_outside_the_deferred_layers_run_the_module_and_bad_options_fail_early() -> None:
+    host = Host(changed={"/srv/redis/secrets"})
+    result = run(stack_secret_files, host, SECRET_ARGS, {"inventory_hostname": "vm1"})
+    assert host.calls == [(SECRETS, "/srv/redis/secrets")] and result["changed"]
+    with pytest.raises(AnsibleActionFail, match=r"stack_secret_files: .*file_mod"):
+        run(stack_secret_files, host, {**SECRET_ARGS, "file_mod": "0600"}, DEFERRED)

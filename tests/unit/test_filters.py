@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 from ansible_collections.data2ai.grafana_stack.plugins.filter.stack_gateway import stack_gateway
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils import stack_network
 
 
 @pytest.mark.parametrize(("subnet", "gateway"), [
@@ -16,6 +17,8 @@ from ansible_collections.data2ai.grafana_stack.plugins.filter.stack_gateway impo
 ])
 def test_stack_gateway_is_the_first_host_address_of_the_subnet(subnet: str, gateway: str) -> None:
     assert stack_gateway(subnet) == gateway
+    # stack_host parses the subnet once and asks for the gateway of the parsed network
+    assert stack_network.gateway(stack_network.subnet(subnet)) == gateway
 
 
 @pytest.mark.parametrize("subnet", ["172.20.0.0", "not-a-subnet", "172.20.0.0/33", "fd00::/64", "10.0.0.0/31"])

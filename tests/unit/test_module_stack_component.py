@@ -349,3 +349,18 @@ def test_a_failed_ownership_check_fails_with_the_helpers_output() -> None:
     with pytest.raises(FilesError, match=r"handing volume gst-tempo_data to 10001:10001 with busybox:1.37 failed "
                                          r"\(exit 1\): chown: /data: Operation not permitted"):
         run(host_params(volumes=["gst-tempo_data"], volume_owner=OWNER), False, Checker(), engine)
+
+
+def test_secret_directories_are_written_with_their_names_only_in_the_result(tmp_path: Path) -> None:
+    from ansible_collections.data2ai.grafana_stack.plugins.module_utils.secret_files import ARGUMENT_SPEC as SECRETS
+    from ansible_collections.data2ai.grafana_stack.plugins.modules.stack_component import run_secret_files
+    params = {key: spec.get("default") for key, spec in SECRETS.items()}
+    params.update(path=str(tmp_path / "redis" / "secrets"), file_mode="0600", files={"auth.conf": "s3cret-xyz"})
+    (result,) = run_secret_files([params], False)
+    assert result["changed"] and result["files_changed"] == ["auth.conf"] and not result["failed"]
+    assert (tmp_path / "redis" / "secrets" / "auth.conf").read_text() == "s3cret-xyz"
+    assert "s3cret-xyz" not in str(result) and isinstance(result["diff"], list)
+    (again,) = run_secret_files([params], False)
+    assert not again["changed"]
+    (failed,) = run_secret_files([{**params, "file_mode": "9"}], False)
+    assert failed["failed"] and failed["msg"].startswith(f"stack_secret_files {tmp_path / 'redis' / 'secrets'}: ")

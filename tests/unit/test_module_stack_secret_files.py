@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from ansible.module_utils.testing import patch_module_args
+from ansible_collections.data2ai.grafana_stack.plugins.module_utils.secret_files import SecretFilesError, reconcile
 from ansible_collections.data2ai.grafana_stack.plugins.modules import stack_secret_files
-from ansible_collections.data2ai.grafana_stack.plugins.modules.stack_secret_files import SecretFilesError, reconcile
 
 SECRET = "s3cret-Value-7f1c"
 OTHER = "0ther-Value-93ab"
