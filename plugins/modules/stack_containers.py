@@ -13,18 +13,19 @@ module: stack_containers
 short_description: Apply the stack components that stack_container tasks prepared, all in one task
 description:
   - Internal to the collection's site.yml. While the variable C(stack_containers_deferred) is true, each
-    M(data2ai.grafana_stack.stack_container) task of the component roles only prepares its component on the
-    controller. This task then applies every component prepared for the host since the last one, in the order their
-    tasks ran.
-  - One run of M(data2ai.grafana_stack.stack_component) on the host brings about the components' directories,
-    files (each checked by its C(validate) command before it goes live), volumes, and reads their containers,
-    several components at a time. Then M(community.docker.docker_container) runs for each container that is not
+    M(data2ai.grafana_stack.stack_container) and M(data2ai.grafana_stack.stack_secret_files) task of the component
+    roles only prepares its component or secret directory on the controller. This task then applies everything
+    prepared for the host since the last one, in the order the tasks ran.
+  - One run of M(data2ai.grafana_stack.stack_component) on the host writes the secret directories (contents never
+    shown), then brings about the components' directories, files (each checked by its C(validate) command before
+    it goes live) and volumes, and reads their containers, several components at a time. Then M(community.docker.docker_container) runs for each container that is not
     current, and removes the container of each component that is turned off.
   - A component that fails (a refused configuration, a container that cannot start) leaves its container as it
     was; the others are still applied, and the task then fails naming each component that failed and why.
   - For each component whose configuration changed while its container was not created or recreated (a running
     container that must restart or reload to read it), the task notifies the handlers that component's
-    M(data2ai.grafana_stack.stack_container) task names in its C(notify). Handlers are notified by the task's
+    M(data2ai.grafana_stack.stack_container) task names in its C(notify); for each secret directory that changed,
+    those its M(data2ai.grafana_stack.stack_secret_files) task names. Handlers are notified by the task's
     result, which is how ansible-core itself passes on a task's C(notify).
   - With nothing prepared, the task does nothing.
 author:
@@ -68,6 +69,11 @@ containers:
     returns it.
   returned: always
   type: dict
+secret_files:
+  description: Each applied secret directory's result (names, never contents), by C(secrets <path>), as
+    M(data2ai.grafana_stack.stack_secret_files) returns it.
+  returned: always
+  type: dict
 recreated:
   description: The containers that were created, recreated, started or removed.
   returned: always
@@ -75,7 +81,7 @@ recreated:
   elements: str
 notified:
   description: The handlers notified, for the components whose configuration changed in a container that was not
-    recreated.
+    recreated, and for the secret directories that changed.
   returned: always
   type: list
   elements: str
