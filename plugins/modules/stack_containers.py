@@ -18,8 +18,9 @@ description:
     prepared for the host since the last one, in the order the tasks ran.
   - One run of M(data2ai.grafana_stack.stack_component) on the host writes the secret directories (contents never
     shown), then brings about the components' directories, files (each checked by its C(validate) command before
-    it goes live) and volumes, and reads their containers, several components at a time. Then M(community.docker.docker_container) runs for each container that is not
-    current, and removes the container of each component that is turned off.
+    it goes live) and volumes, and reads their containers, several components at a time. Then
+    M(community.docker.docker_container) runs for each container that is not current, and removes the container of
+    each component that is turned off.
   - A component that fails (a refused configuration, a container that cannot start) leaves its container as it
     was; the others are still applied, and the task then fails naming each component that failed and why.
   - For each component whose configuration changed while its container was not created or recreated (a running
