@@ -142,7 +142,23 @@ def empty_secrets_result():
     return {'changed': False, 'directory_changed': False, 'files_changed': [], 'files_removed': []}
 
 
-class StackComponents(ActionBase):
+class OneRun(ActionBase):
+    """An action plugin whose ``_run`` may run several modules: any remote temporary directory they left is removed
+    when it ends."""
+
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        try:
+            return self._run(tmp, task_vars or {})
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def _run(self, tmp, task_vars):
+        raise NotImplementedError
+
+
+class StackComponents(OneRun):
     """Applies prepared components (see ``_prepare``): one stack_component run on the host for all of them, then
     community.docker.docker_container for each container that is not current."""
 
@@ -224,19 +240,9 @@ class StackComponents(ActionBase):
 
 class ActionModule(StackComponents):
 
-    # The template steps make and remove their own remote temporary directory; run() removes any that is left.
-    TRANSFERS_FILES = False
-
-    def run(self, tmp=None, task_vars=None):
-        try:
-            return self._run(tmp, task_vars)
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-
     def _run(self, tmp, task_vars):
-        result = super().run(tmp, task_vars)
+        result = ActionBase.run(self, tmp, task_vars)
         del tmp
-        task_vars = task_vars or {}
         validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         del validation
         plan = self._prepare(args, task_vars)

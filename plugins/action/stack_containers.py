@@ -7,23 +7,15 @@ the host (documented in plugins/modules/stack_containers.py)."""
 from __future__ import annotations
 
 from ansible.errors import AnsibleActionFail
+from ansible.plugins.action import ActionBase
 from ansible_collections.data2ai.grafana_stack.plugins.action.stack_container import StackComponents, take_plans
 
 
 class ActionModule(StackComponents):
 
-    TRANSFERS_FILES = False
-
-    def run(self, tmp=None, task_vars=None):
-        try:
-            return self._run(tmp, task_vars)
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
-
     def _run(self, tmp, task_vars):
-        result = super().run(tmp, task_vars)
+        result = ActionBase.run(self, tmp, task_vars)
         del tmp
-        task_vars = task_vars or {}
         self.validate_argument_spec(argument_spec={})
         plans = take_plans(task_vars)
         applied, failures = self._apply(plans, task_vars)

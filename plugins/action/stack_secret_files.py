@@ -11,6 +11,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 from ansible_collections.data2ai.grafana_stack.plugins.action.stack_container import (
+    OneRun,
     deferring,
     empty_secrets_result,
     save_plan,
@@ -18,20 +19,11 @@ from ansible_collections.data2ai.grafana_stack.plugins.action.stack_container im
 from ansible_collections.data2ai.grafana_stack.plugins.module_utils.secret_files import ARGUMENT_SPEC
 
 
-class ActionModule(ActionBase):
-
-    TRANSFERS_FILES = False
-
-    def run(self, tmp=None, task_vars=None):
-        try:
-            return self._run(tmp, task_vars)
-        finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+class ActionModule(OneRun):
 
     def _run(self, tmp, task_vars):
-        result = super().run(tmp, task_vars)
+        result = ActionBase.run(self, tmp, task_vars)
         del tmp
-        task_vars = task_vars or {}
         if not deferring(task_vars, self._task.check_mode):
             result.update(self._execute_module(module_name='data2ai.grafana_stack.stack_secret_files',
                                                module_args=self._task.args, task_vars=task_vars))
